@@ -1,0 +1,90 @@
+"""The assessment format `hipspine.assessment/1` (PRODUCT.md section 3).
+
+Fields named in PRODUCT.md are the contract; the extra fields (`basis`, `texts_not_read`,
+`findings_from_text`, `unverified`) are compatible extensions that show the basis of the
+estimate so a clinician can check it independently.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ASSESSMENT_FORMAT = "hipspine.assessment/1"
+
+Verdict = Literal["hip", "spine", "both", "other", "indeterminate"]
+SourceId = Literal["hip", "spine", "sacroiliac", "trochanteric", "vascular", "neuropathy"]
+OffierskiMacnab = Literal["simple", "complex", "secondary", "misdiagnosed"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RedFlag(_Out):
+    id: str
+    finding: str
+    action: str
+    citation: str
+    urgency: Literal["emergency", "urgent"] = "urgent"
+
+
+class Contribution(_Out):
+    finding: str
+    value: str | float | int | bool | None
+    likelihood_ratio: float
+    citation: str
+    verified: bool = True
+    group: str | None = None
+    from_text: bool = False
+
+
+class SourceEstimate(_Out):
+    id: SourceId
+    label: str
+    pretest: float = Field(ge=0, le=1)
+    probability: float = Field(ge=0, le=1)
+    contributions: list[Contribution] = Field(default_factory=list)
+    pretest_citation: str = ""
+
+
+class InstrumentResult(_Out):
+    id: str
+    score: float | int | Literal["incomplete"]
+    max: float | int
+    positive: bool | None
+    interpretation: str
+    citation: str
+    missing_items: list[str] = Field(default_factory=list)
+    preliminary: bool = False
+
+
+class NextTest(_Out):
+    test: str
+    why: str
+    expected_information_bits: float | None = None
+    citation: str = ""
+
+
+class Assessment(_Out):
+    format: Literal["hipspine.assessment/1"] = ASSESSMENT_FORMAT
+    engine_version: str
+    knowledge_version: str
+    case_id: str | None = None
+    verdict: Verdict
+    urgent: bool
+    red_flags: list[RedFlag] = Field(default_factory=list)
+    sources: list[SourceEstimate]
+    instruments: list[InstrumentResult] = Field(default_factory=list)
+    offierski_macnab: OffierskiMacnab | None = None
+    next_tests: list[NextTest] = Field(default_factory=list)
+    explanation: str
+    rules_fired: list[str] = Field(default_factory=list)
+    texts_not_read: list[str] = Field(default_factory=list)
+    findings_from_text: list[str] = Field(default_factory=list)
+    unverified: list[str] = Field(default_factory=list)
+    disclaimer: str = (
+        "Decision support, not a diagnosis: check each contribution against the patient "
+        "and the cited source."
+    )

@@ -1,0 +1,159 @@
+"""The case format `hipspine.case/1` (PRODUCT.md section 2).
+
+Absent or null means "not known / not examined", never "negative": every finding is
+optional and defaults to None, and the engine treats None as uninformative. Unknown field
+names are rejected (a misspelt finding silently ignored would be a clinical error).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CASE_FORMAT = "hipspine.case/1"
+
+Setting = Literal["primary_care", "spine_clinic", "arthroplasty_clinic", "physiotherapy"]
+Sex = Literal["female", "male", "other"]
+Side = Literal["left", "right", "bilateral"]
+PainLocation = Literal[
+    "groin", "buttock", "lateral_hip", "anterior_thigh", "posterior_thigh",
+    "below_knee", "foot", "low_back",
+]
+TreatmentType = Literal[
+    "physiotherapy", "nsaid", "hip_injection", "epidural_injection", "nerve_root_block",
+    "lumbar_decompression", "lumbar_fusion", "total_hip_arthroplasty", "hip_arthroscopy",
+]
+TreatmentTarget = Literal["hip", "spine", "other"]
+StenosisSeverity = Literal["none", "mild", "moderate", "severe"]
+StenosisType = Literal["central", "lateral_recess", "foraminal"]
+LumbarLevel = Annotated[str, Field(pattern=r"^(T12|L[1-5])-(L[1-5]|S1)$",
+                                   description="A lumbar motion segment such as 'L4-L5' or 'L5-S1'")]
+
+Percent = Annotated[float, Field(ge=0, le=100)]
+Flag = bool | None
+
+
+class _Strict(BaseModel):
+    """Shared config: unknown fields are errors, values are not coerced from strings."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class PriorTreatment(_Strict):
+    type: TreatmentType
+    target: TreatmentTarget
+    relief_pct: Percent | None = None
+    months_ago: Annotated[float, Field(ge=0, le=1200)] | None = None
+
+
+class History(_Strict):
+    smoker: Flag = None
+    diabetes: Flag = None
+    cancer_history: Flag = None
+    anticoagulant: Flag = None
+    gi_bleed_history: Flag = None
+    cardiovascular_disease: Flag = None
+    nsaid_intolerance: Flag = None
+    bmi: Annotated[float, Field(ge=10, le=90, description="kg/m2")] | None = None
+    egfr: Annotated[float, Field(ge=0, le=200, description="mL/min/1.73m2")] | None = None
+    prior_treatments: list[PriorTreatment] = Field(default_factory=list)
+
+
+class Symptoms(_Strict):
+    pain_locations: list[PainLocation] | None = None
+    laterality: Side | None = None
+    walking_limited: Flag = None
+    neurogenic_claudication: Flag = None
+    relief_sitting: Flag = None
+    relief_forward_flexion: Flag = None
+    worse_standing: Flag = None
+    worse_walking_uphill: Flag = None
+    numbness_tingling: Flag = None
+    weakness: Flag = None
+    limp: Flag = None
+    night_pain: Flag = None
+    rest_pain: Flag = None
+    pain_putting_on_shoes_socks: Flag = None
+    morning_stiffness_over_60min: Flag = None
+    bladder_bowel_dysfunction: Flag = None
+    saddle_anaesthesia: Flag = None
+    unexplained_weight_loss: Flag = None
+    fever: Flag = None
+    duration_months: Annotated[float, Field(ge=0, le=1200)] | None = None
+
+
+class Exam(_Strict):
+    hip_internal_rotation_deg: Annotated[float, Field(ge=-30, le=90)] | None = None
+    hip_flexion_deg: Annotated[float, Field(ge=0, le=160)] | None = None
+    pain_on_hip_internal_rotation: Flag = None
+    faber_positive: Flag = None
+    fadir_positive: Flag = None
+    hip_scour_positive: Flag = None
+    straight_leg_raise_positive: Flag = None
+    femoral_stretch_positive: Flag = None
+    achilles_reflex_reduced: Flag = None
+    patellar_reflex_reduced: Flag = None
+    sensory_deficit: Flag = None
+    motor_deficit: Flag = None
+    wide_based_gait: Flag = None
+    romberg_abnormal: Flag = None
+    trochanteric_tenderness: Flag = None
+    hip_flexion_contracture: Flag = None
+    sij_provocation_positive_count: Annotated[int, Field(ge=0, le=5)] | None = None
+    peripheral_pulses_normal: Flag = None
+
+
+class HipOA(_Strict):
+    side: Side | None = None
+    kellgren_lawrence: Annotated[int, Field(ge=0, le=4)] | None = None
+
+
+class LumbarStenosis(_Strict):
+    severity: StenosisSeverity | None = None
+    levels: list[LumbarLevel] | None = None
+    type: StenosisType | None = None
+
+
+class Spondylolisthesis(_Strict):
+    level: LumbarLevel | None = None
+    grade: Annotated[int, Field(ge=1, le=4)] | None = None
+
+
+class Imaging(_Strict):
+    hip_oa: HipOA | None = None
+    lumbar_stenosis: LumbarStenosis | None = None
+    spondylolisthesis: Spondylolisthesis | None = None
+    reports: list[str] = Field(default_factory=list)
+
+
+class Tests(_Strict):
+    intra_articular_hip_injection_relief_pct: Percent | None = None
+    epidural_injection_relief_pct: Percent | None = None
+    nerve_root_block_relief_pct: Percent | None = None
+    abi: Annotated[float, Field(ge=0, le=3, description="ankle-brachial index")] | None = None
+    esr_mm_h: Annotated[float, Field(ge=0, le=200)] | None = None
+
+
+class PromEntry(_Strict):
+    instrument: str
+    date: str | None = None
+    items: list[int | None] | None = None
+    score: float | None = None
+
+
+class Case(_Strict):
+    """One patient presentation. Build it with `hipspine.models.parse_case` for clear errors."""
+
+    format: Literal["hipspine.case/1"]
+    id: str | None = None
+    setting: Setting | None = None
+    age: Annotated[int, Field(ge=18, le=110)] | None = None
+    sex: Sex | None = None
+    history: History = Field(default_factory=History)
+    symptoms: Symptoms = Field(default_factory=Symptoms)
+    exam: Exam = Field(default_factory=Exam)
+    imaging: Imaging = Field(default_factory=Imaging)
+    tests: Tests = Field(default_factory=Tests)
+    proms: list[PromEntry] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
