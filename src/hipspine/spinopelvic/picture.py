@@ -1,0 +1,137 @@
+"""Draw the landmarks with the measured angles, so a surgeon can check them at a glance.
+
+SVG is written by hand (no dependency); PNG goes through matplotlib, imported only when a
+PNG is asked for. Both draw in image pixel coordinates, one panel per view.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+from hipspine.models.landmarks import Landmarks, SpinopelvicResult, View, ViewParameters
+from hipspine.spinopelvic.geometry import midpoint
+
+_COLOURS = {"s1": "#d62728", "l1": "#1f77b4", "hip": "#2ca02c", "c7": "#9467bd"}
+
+
+def _views(landmarks: Landmarks, result: SpinopelvicResult
+           ) -> list[tuple[str, View, ViewParameters]]:
+    out = [("standing", landmarks.standing, result.standing)]
+    if landmarks.sitting is not None and result.sitting is not None:
+        out.append(("sitting", landmarks.sitting, result.sitting))
+    if landmarks.flexed_seated is not None and result.flexed_seated is not None:
+        out.append(("flexed_seated", landmarks.flexed_seated, result.flexed_seated))
+    return out
+
+
+def _segments(view: View) -> list[tuple[tuple[float, float], tuple[float, float], str]]:
+    """The lines the definitions use: endplates, S1-midpoint->hip axis, plumb lines."""
+    s1_mid = midpoint(view.s1_posterior, view.s1_anterior)
+    hip = midpoint(view.femoral_head_1, view.femoral_head_2)
+    endplate = math.dist(view.s1_posterior, view.s1_anterior)
+    segs = [
+        (view.s1_posterior, view.s1_anterior, _COLOURS["s1"]),
+        (s1_mid, hip, _COLOURS["hip"]),
+        (view.femoral_head_1, view.femoral_head_2, _COLOURS["hip"]),
+        (s1_mid, (s1_mid[0], s1_mid[1] + 1.5 * endplate), "#888888"),  # vertical for PT
+        ((view.s1_posterior[0] - endplate * 0.3, view.s1_posterior[1]),
+         (view.s1_anterior[0] + endplate * 0.3, view.s1_posterior[1]), "#888888"),  # horizontal
+    ]
+    if view.l1_anterior is not None and view.l1_posterior is not None:
+        segs.append((view.l1_posterior, view.l1_anterior, _COLOURS["l1"]))
+    if view.c7_centroid is not None:
+        segs.append((view.c7_centroid, (view.c7_centroid[0], view.s1_posterior[1]),
+                     _COLOURS["c7"]))
+    return segs
+
+
+def _label(params: ViewParameters) -> list[str]:
+    def fmt(v: float | None, unit: str = "°") -> str:
+        return "n/c" if v is None else f"{v:g}{unit}"
+    return [f"PI {fmt(params.pi)}  PT {fmt(params.pt)}  SS {fmt(params.ss)}",
+            f"LL {fmt(params.ll)}  PI-LL {fmt(params.pi_ll)}  SVA {fmt(params.sva_mm, ' mm')}"]
+
+
+def _bounds(view: View) -> tuple[float, float, float, float]:
+    pts = [p for _, p in _present(view)]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    pad = 0.15 * max(max(xs) - min(xs), max(ys) - min(ys), 1.0)
+    return min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad
+
+
+def _present(view: View) -> list[tuple[str, tuple[float, float]]]:
+    return [(n, getattr(view, n)) for n in View.model_fields if getattr(view, n) is not None]
+
+
+def render_svg(landmarks: Landmarks, result: SpinopelvicResult) -> str:
+    """One SVG with a panel per view: landmarks, the lines behind each angle, the values."""
+    panels = []
+    x_offset = 0.0
+    height = 0.0
+    for name, view, params in _views(landmarks, result):
+        x0, y0, x1, y1 = _bounds(view)
+        w, h = x1 - x0, y1 - y0
+        scale = 500.0 / max(w, h)
+        pw, ph = w * scale, h * scale + 70
+        stroke = 2.0
+
+        def tx(p: tuple[float, float], x0: float = x0, y0: float = y0,
+               scale: float = scale, off: float = x_offset) -> tuple[float, float]:
+            return off + (p[0] - x0) * scale, 60 + (p[1] - y0) * scale
+
+        parts = [f'<g id="{name}">',
+                 f'<text x="{x_offset + 8:.1f}" y="20" font-size="16" font-weight="bold">'
+                 f'{escape(name.replace("_", " "))} (facing {landmarks.facing})</text>']
+        for i, line in enumerate(_label(params)):
+            parts.append(f'<text x="{x_offset + 8:.1f}" y="{38 + 16 * i}" font-size="13">'
+                         f'{escape(line)}</text>')
+        for a, b, colour in _segments(view):
+            (ax, ay), (bx, by) = tx(a), tx(b)
+            dash = ' stroke-dasharray="6,4"' if colour == "#888888" else ""
+            parts.append(f'<line x1="{ax:.1f}" y1="{ay:.1f}" x2="{bx:.1f}" y2="{by:.1f}" '
+                         f'stroke="{colour}" stroke-width="{stroke}"{dash}/>')
+        for label, point in _present(view):
+            px, py = tx(point)
+            parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="black"/>')
+            parts.append(f'<text x="{px + 6:.1f}" y="{py - 6:.1f}" font-size="11">'
+                         f'{escape(label)}</text>')
+        parts.append("</g>")
+        panels.append("\n".join(parts))
+        x_offset += pw + 30
+        height = max(height, ph)
+    caption = (f"Hip-Spine class: {result.hip_spine_class or 'not computable'}"
+               f"  delta SS: {result.delta_ss if result.delta_ss is not None else 'n/c'}")
+    total_h = height + 30
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{x_offset:.0f}" '
+            f'height="{total_h:.0f}" viewBox="0 0 {x_offset:.0f} {total_h:.0f}" '
+            f'font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n'
+            + "\n".join(panels)
+            + f'\n<text x="8" y="{total_h - 8:.0f}" font-size="13">{escape(caption)}</text>'
+            + f'\n<text x="{x_offset - 8:.0f}" y="{total_h - 8:.0f}" font-size="10" '
+              f'text-anchor="end">hipspine {escape(result.engine_version)}</text>\n</svg>\n')
+
+
+def render_png(landmarks: Landmarks, result: SpinopelvicResult, path: str) -> None:
+    """The same picture as a PNG (matplotlib, headless backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    views = _views(landmarks, result)
+    fig, axes = plt.subplots(1, len(views), figsize=(5 * len(views), 6), squeeze=False)
+    for ax, (name, view, params) in zip(axes[0], views, strict=True):
+        for a, b, colour in _segments(view):
+            ax.plot([a[0], b[0]], [a[1], b[1]], color=colour,
+                    linestyle="--" if colour == "#888888" else "-")
+        for label, point in _present(view):
+            ax.plot(point[0], point[1], "ko", markersize=4)
+            ax.annotate(label, point, textcoords="offset points", xytext=(4, 4), fontsize=7)
+        ax.set_title(f"{name.replace('_', ' ')}\n" + "\n".join(_label(params)), fontsize=9)
+        ax.set_aspect("equal")
+        ax.invert_yaxis()
+    fig.suptitle(f"Hip-Spine class: {result.hip_spine_class or 'not computable'}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
