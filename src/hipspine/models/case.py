@@ -80,6 +80,8 @@ class Symptoms(_Strict):
     saddle_anaesthesia: Flag = None
     unexplained_weight_loss: Flag = None
     fever: Flag = None
+    squatting_aggravates: Flag = None  # self-reported (Sutlive 2008 item 1)
+    relief_standing_still: Flag = None  # pain eases standing still, any posture (vascular pattern)
     duration_months: Annotated[float, Field(ge=0, le=1200)] | None = None
 
 
@@ -102,6 +104,10 @@ class Exam(_Strict):
     hip_flexion_contracture: Flag = None
     sij_provocation_positive_count: Annotated[int, Field(ge=0, le=5)] | None = None
     peripheral_pulses_normal: Flag = None
+    symptoms_provoked_by_bending_forward: Flag = None  # Konno 2007 exam item (-1)
+    symptoms_provoked_by_bending_backward: Flag = None  # Konno 2007 exam item (+1)
+    active_hip_flexion_lateral_pain: Flag = None  # Sutlive 2008 item 2
+    active_hip_extension_pain: Flag = None  # Sutlive 2008 item 4
 
 
 class HipOA(_Strict):
