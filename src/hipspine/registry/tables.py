@@ -42,7 +42,7 @@ NAMING_CONVENTION = {
 
 SEXES = ("female", "male", "other")
 SETTINGS = ("primary_care", "spine_clinic", "arthroplasty_clinic", "physiotherapy")
-VERDICTS = ("hip", "spine", "both", "mimic", "indeterminate")
+VERDICTS = ("hip", "spine", "both", "mimic", "other", "indeterminate")
 TIMEPOINTS = ("baseline", "6w", "3m", "6m", "12m", "24m")
 TREATMENT_TARGETS = ("hip", "spine", "other")
 SIDES = ("left", "right", "bilateral")

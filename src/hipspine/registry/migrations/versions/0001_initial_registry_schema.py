@@ -79,7 +79,7 @@ def upgrade() -> None:
     sa.Column('pathway', sa.String(length=64), nullable=True),
     sa.Column('synthetic', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.CheckConstraint("setting IS NULL OR setting IN ('primary_care', 'spine_clinic', 'arthroplasty_clinic', 'physiotherapy')", name=op.f('ck_episodes_setting')),
-    sa.CheckConstraint("verdict IS NULL OR verdict IN ('hip', 'spine', 'both', 'mimic', 'indeterminate')", name=op.f('ck_episodes_verdict')),
+    sa.CheckConstraint("verdict IS NULL OR verdict IN ('hip', 'spine', 'both', 'mimic', 'other', 'indeterminate')", name=op.f('ck_episodes_verdict')),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_episodes_patient_id_patients'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_episodes'))
     )
