@@ -1,0 +1,544 @@
+"""Registry import and export as rows (CSV or JSON), all-or-nothing.
+
+One row per record, with a `record` column saying what it is:
+
+    record     patient | episode | treatment | prom
+    patient    pseudonym, year_of_birth, sex, synthetic
+    episode    pseudonym, opened_on, closed_on, setting, verdict, pathway
+    treatment  pseudonym, type, target, side, level, performed_on, episode_opened_on
+    prom       pseudonym, instrument, administered_on, timepoint, items | score,
+               episode_opened_on
+
+Episodes are referred to by their patient and opening date. Every row is validated before
+anything is written; the first bad rows are reported as `rows[17].instrument` and nothing is
+imported. The write is one transaction, so a killed import leaves the registry as it was.
+Exports carry `synthetic` on every row and say how many synthetic records they hold.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.orm import Session
+
+from hipspine.errors import InputError, Problem
+from hipspine.registry.tables import (
+    SETTINGS,
+    SEXES,
+    SIDES,
+    TIMEPOINTS,
+    TREATMENT_TARGETS,
+    TREATMENT_TYPES,
+    VERDICTS,
+    Episode,
+    Patient,
+    PromAdministration,
+    Treatment,
+)
+
+EXPORT_FORMAT = "hipspine.registry-rows/1"
+RECORD_TYPES = ("patient", "episode", "treatment", "prom")
+COLUMNS = (
+    "record", "pseudonym", "synthetic", "year_of_birth", "sex",
+    "opened_on", "closed_on", "setting", "verdict", "pathway",
+    "type", "target", "side", "level", "performed_on", "episode_opened_on",
+    "instrument", "timepoint", "administered_on", "items", "score", "missing_items",
+)
+MAX_REPORTED_PROBLEMS = 20
+CHUNK = 500
+SURGERY_TARGETS_INDEX = ("total_hip_arthroplasty", "lumbar_decompression", "lumbar_fusion",
+                         "hip_arthroscopy", "revision_hip_arthroplasty",
+                         "revision_lumbar_surgery")
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ImportResult:
+    patients: int = 0
+    episodes: int = 0
+    treatments: int = 0
+    proms: int = 0
+    synthetic_rows: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"patients": self.patients, "episodes": self.episodes,
+                "treatments": self.treatments, "proms": self.proms,
+                "synthetic_rows": self.synthetic_rows}
+
+
+@dataclass
+class _Plan:
+    patients: list[dict[str, Any]] = field(default_factory=list)
+    episodes: list[dict[str, Any]] = field(default_factory=list)
+    treatments: list[dict[str, Any]] = field(default_factory=list)
+    proms: list[dict[str, Any]] = field(default_factory=list)
+
+
+# --- reading ----------------------------------------------------------------------------
+
+def read_rows(text: str, fmt: str) -> list[dict[str, Any]]:
+    """Parse CSV (header row) or JSON (a list, or an object with `rows`) into row dicts."""
+    if fmt == "csv":
+        reader = csv.DictReader(io.StringIO(text))
+        if reader.fieldnames is None or "record" not in reader.fieldnames:
+            raise InputError.single("header", reader.fieldnames, "a CSV header with a "
+                                    "'record' column and the columns " + ", ".join(COLUMNS),
+                                    what="import file")
+        unknown = [c for c in reader.fieldnames if c not in COLUMNS]
+        if unknown:
+            raise InputError.single("header", unknown, ", ".join(COLUMNS), "unknown columns",
+                                    what="import file")
+        return [{k: (v if v != "" else None) for k, v in row.items()} for row in reader]
+    if fmt == "json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError.single("file", f"line {exc.lineno}", "valid JSON", exc.msg,
+                                    what="import file") from None
+        rows = data.get("rows") if isinstance(data, dict) else data
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise InputError.single("rows", type(rows).__name__, "a list of row objects",
+                                    what="import file")
+        return rows
+    raise InputError.single("format", fmt, "csv, json", what="command-line option")
+
+
+# --- validating -------------------------------------------------------------------------
+
+class _Rows:
+    """Collects per-row problems with `rows[i].field` names."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def bad(self, index: int, name: str, value: Any, allowed: str, message: str = "") -> None:
+        self.problems.append(Problem(f"rows[{index}].{name}", value, allowed, message))
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value).strip() or None
+
+
+def _bool(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "t"):
+        return True
+    if text in ("false", "0", "no", "f"):
+        return False
+    raise ValueError(value)
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value).strip())
+
+
+def validate_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> _Plan:
+    """Check every row against the registry's rules; raise one InputError listing the first."""
+    from hipspine.proms import find_instrument, parse_items_any, score
+    from hipspine.proms.knowledge import packaged_timepoints
+    from hipspine.proms.timepoints import assign_timepoint
+
+    check = _Rows()
+    plan = _Plan()
+    pseudonyms_in_file: dict[str, bool] = {}  # pseudonym -> synthetic
+    episodes_in_file: set[tuple[str, dt.date]] = set()
+    referenced: set[str] = set()
+    windows = packaged_timepoints().windows
+
+    def choice(i: int, row: Mapping[str, Any], name: str, allowed: Sequence[str],
+               required: bool = False) -> str | None:
+        value = _text(row.get(name))
+        if value is None:
+            if required:
+                check.bad(i, name, None, ", ".join(allowed), "required")
+            return None
+        if value not in allowed:
+            check.bad(i, name, value, ", ".join(allowed))
+        return value
+
+    def date(i: int, row: Mapping[str, Any], name: str, required: bool) -> dt.date | None:
+        try:
+            value = _date(row.get(name))
+        except ValueError:
+            check.bad(i, name, row.get(name), "a date YYYY-MM-DD")
+            return None
+        if value is None and required:
+            check.bad(i, name, None, "a date YYYY-MM-DD", "required")
+        return value
+
+    for i, row in enumerate(rows):
+        if len(check.problems) >= MAX_REPORTED_PROBLEMS:
+            break
+        unknown = [k for k in row if k not in COLUMNS]
+        if unknown:
+            check.bad(i, unknown[0], row[unknown[0]], ", ".join(COLUMNS), "unknown column")
+            continue
+        record = choice(i, row, "record", RECORD_TYPES, required=True)
+        pseudonym = _text(row.get("pseudonym"))
+        if pseudonym is None or len(pseudonym) > 64:
+            check.bad(i, "pseudonym", row.get("pseudonym"),
+                      "a non-empty key of at most 64 characters")
+            continue
+        if record == "patient":
+            try:
+                synthetic = bool(_bool(row.get("synthetic")))
+            except ValueError:
+                check.bad(i, "synthetic", row.get("synthetic"), "true or false")
+                synthetic = False
+            yob_raw = row.get("year_of_birth")
+            yob: int | None = None
+            if yob_raw is not None:
+                try:
+                    yob = int(str(yob_raw))
+                    if not 1890 <= yob <= dt.date.today().year:
+                        raise ValueError
+                except ValueError:
+                    check.bad(i, "year_of_birth", yob_raw, f"a year 1890-{dt.date.today().year}")
+            sex = choice(i, row, "sex", SEXES)
+            if pseudonym in pseudonyms_in_file:
+                check.bad(i, "pseudonym", pseudonym, "each patient once per file",
+                          "duplicate patient row")
+            pseudonyms_in_file[pseudonym] = synthetic
+            plan.patients.append({"pseudonym": pseudonym, "year_of_birth": yob, "sex": sex,
+                                  "synthetic": synthetic, "_row": i})
+            continue
+        referenced.add(pseudonym)
+        if record == "episode":
+            opened = date(i, row, "opened_on", True)
+            closed = date(i, row, "closed_on", False)
+            if opened and closed and closed < opened:
+                check.bad(i, "closed_on", str(closed), f"on or after opened_on ({opened})")
+            if opened is not None:
+                if (pseudonym, opened) in episodes_in_file:
+                    check.bad(i, "opened_on", str(opened), "one episode per patient and date")
+                episodes_in_file.add((pseudonym, opened))
+            plan.episodes.append({
+                "pseudonym": pseudonym, "opened_on": opened, "closed_on": closed,
+                "setting": choice(i, row, "setting", SETTINGS),
+                "verdict": choice(i, row, "verdict", VERDICTS),
+                "pathway": _text(row.get("pathway")), "_row": i})
+        elif record == "treatment":
+            plan.treatments.append({
+                "pseudonym": pseudonym,
+                "type": choice(i, row, "type", TREATMENT_TYPES, required=True),
+                "target": choice(i, row, "target", TREATMENT_TARGETS, required=True),
+                "side": choice(i, row, "side", SIDES), "level": _text(row.get("level")),
+                "performed_on": date(i, row, "performed_on", True),
+                "episode_opened_on": date(i, row, "episode_opened_on", False), "_row": i})
+        elif record == "prom":
+            instrument_name = _text(row.get("instrument"))
+            administered = date(i, row, "administered_on", True)
+            timepoint = choice(i, row, "timepoint", TIMEPOINTS)
+            episode_opened = date(i, row, "episode_opened_on", False)
+            instrument_id = None
+            try:
+                instrument_id = find_instrument(instrument_name or "").id
+            except Exception:
+                from hipspine.proms import list_instruments
+
+                check.bad(i, "instrument", instrument_name,
+                          ", ".join(x.id for x in list_instruments()))
+            items_raw = row.get("items")
+            score_raw = row.get("score")
+            entry: dict[str, Any] = {
+                "pseudonym": pseudonym, "instrument": instrument_id, "timepoint": timepoint,
+                "administered_on": administered, "episode_opened_on": episode_opened,
+                "_row": i}
+            if instrument_id is not None and items_raw is not None:
+                try:
+                    items = parse_items_any(items_raw)
+                    result = score(instrument_id, items)
+                except InputError as exc:
+                    for p in exc.problems:
+                        check.bad(i, p.field, p.value, p.allowed, p.message)
+                    continue
+                from hipspine.registry.repository import prom_scores_json
+
+                entry.update(items=items, score=result.score,
+                             scores=prom_scores_json(result),
+                             missing_items=len(result.missing_items))
+            elif instrument_id is not None and score_raw is not None:
+                inst = find_instrument(instrument_id)
+                try:
+                    value = float(score_raw)
+                    if not inst.range[0] <= value <= inst.range[1]:
+                        raise ValueError
+                except ValueError:
+                    check.bad(i, "score", score_raw,
+                              f"a number {inst.range[0]:g}-{inst.range[1]:g}")
+                    continue
+                entry.update(items=[], score=value, scores={"status": "score_only"},
+                             missing_items=0)
+            elif instrument_id is not None:
+                check.bad(i, "items", None, "item responses, or a score when items are "
+                          "not available", "required")
+                continue
+            entry["_assign"] = timepoint is None
+            plan.proms.append(entry)
+
+    if not check.problems:
+        _check_references(session, plan, pseudonyms_in_file, referenced, episodes_in_file,
+                          check)
+    if check.problems:
+        raise InputError(check.problems[:MAX_REPORTED_PROBLEMS], what="import (nothing imported)")
+    _assign_timepoints(plan, windows, assign_timepoint)
+    return plan
+
+
+def _check_references(session: Session, plan: _Plan, in_file: dict[str, bool],
+                      referenced: set[str], episodes_in_file: set[tuple[str, dt.date]],
+                      check: _Rows) -> None:
+    existing = _existing_pseudonyms(session, set(in_file) | referenced)
+    for p in plan.patients:
+        if p["pseudonym"] in existing:
+            check.bad(p["_row"], "pseudonym", p["pseudonym"],
+                      "a pseudonym not yet in the registry", "patient already registered")
+    known = set(in_file) | set(existing)
+    db_episodes = _existing_episodes(session, [existing[p] for p in referenced if p in existing])
+    for rows in (plan.episodes, plan.treatments, plan.proms):
+        for r in rows:
+            if r["pseudonym"] not in known:
+                check.bad(r["_row"], "pseudonym", r["pseudonym"],
+                          "a patient row in this file or a registered patient")
+                continue
+            ep = r.get("episode_opened_on")
+            if ep is not None and (r["pseudonym"], ep) not in episodes_in_file:
+                pid = existing.get(r["pseudonym"])
+                if pid is None or (pid, ep) not in db_episodes:
+                    check.bad(r["_row"], "episode_opened_on", str(ep),
+                              "the opening date of an episode of this patient")
+    # synthetic status is the patient's, for every record of that patient
+    synthetic_of = dict(in_file)
+    if referenced - set(in_file):
+        for pseudonym, synthetic in session.execute(
+                select(Patient.pseudonym, Patient.synthetic)
+                .where(Patient.pseudonym.in_(list(referenced - set(in_file))))):
+            synthetic_of[pseudonym] = synthetic
+    for rows in (plan.episodes, plan.treatments, plan.proms):
+        for r in rows:
+            r["synthetic"] = bool(synthetic_of.get(r["pseudonym"], False))
+
+
+def _assign_timepoints(plan: _Plan, windows: Any, assign: Any) -> None:
+    """PROM rows without a timepoint: map the date against the episode's index date."""
+    index: dict[tuple[str, dt.date], dt.date] = {}
+    for e in plan.episodes:
+        index[(e["pseudonym"], e["opened_on"])] = e["opened_on"]
+    surgery: dict[tuple[str, dt.date], dt.date] = {}
+    for t in plan.treatments:
+        key = (t["pseudonym"], t["episode_opened_on"])
+        if t["episode_opened_on"] is not None and t["type"] in SURGERY_TARGETS_INDEX:
+            surgery[key] = min(surgery.get(key, t["performed_on"]), t["performed_on"])
+    for p in plan.proms:
+        if not p.pop("_assign"):
+            continue
+        key = (p["pseudonym"], p["episode_opened_on"])
+        anchor = surgery.get(key) or index.get(key)
+        if anchor is not None and p["administered_on"] is not None:
+            p["timepoint"] = assign(p["administered_on"], anchor, windows)
+
+
+def _existing_pseudonyms(session: Session, names: Iterable[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    names = list(names)
+    for start in range(0, len(names), CHUNK):
+        chunk = names[start:start + CHUNK]
+        for pid, pseudonym in session.execute(
+                select(Patient.id, Patient.pseudonym).where(Patient.pseudonym.in_(chunk))):
+            found[pseudonym] = pid
+    return found
+
+
+def _existing_episodes(session: Session,
+                       patient_ids: Sequence[int]) -> dict[tuple[int, dt.date], int]:
+    found: dict[tuple[int, dt.date], int] = {}
+    for start in range(0, len(patient_ids), CHUNK):
+        chunk = list(patient_ids[start:start + CHUNK])
+        for eid, pid, opened in session.execute(
+                select(Episode.id, Episode.patient_id, Episode.opened_on)
+                .where(Episode.patient_id.in_(chunk)).order_by(Episode.id)):
+            found.setdefault((pid, opened), eid)
+    return found
+
+
+# --- writing ----------------------------------------------------------------------------
+
+def import_rows(engine: Engine, rows: Sequence[Mapping[str, Any]],
+                progress: Progress | None = None) -> ImportResult:
+    """Validate every row, then write them all in one transaction (or nothing)."""
+    from hipspine.registry.database import session_scope
+
+    say = progress or (lambda _msg: None)
+    with session_scope(engine) as session:
+        plan = validate_rows(session, rows)
+        say(f"validated {len(rows)} rows")
+        say("writing")
+        result = _write(session, plan, say)
+    say("committed")
+    return result
+
+
+def _strip(rows: Iterable[dict[str, Any]], drop: Sequence[str]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if k not in drop and not k.startswith("_")}
+            for r in rows]
+
+
+def _write(session: Session, plan: _Plan, say: Progress) -> ImportResult:
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for start in range(0, len(plan.patients), 5000):
+        batch = _strip(plan.patients[start:start + 5000], ())
+        for b in batch:
+            b["created_at"] = now
+        session.execute(insert(Patient), batch)
+    names = {r["pseudonym"] for rows in (plan.patients, plan.episodes, plan.treatments,
+                                         plan.proms) for r in rows}
+    ids = _existing_pseudonyms(session, names)
+    say(f"wrote {len(plan.patients)} patients")
+    episode_rows = []
+    for e in plan.episodes:
+        row = _strip([e], ("pseudonym",))[0]
+        row["patient_id"] = ids[e["pseudonym"]]
+        episode_rows.append(row)
+    for start in range(0, len(episode_rows), 5000):
+        session.execute(insert(Episode), episode_rows[start:start + 5000])
+    episodes = _existing_episodes(session, sorted({ids[r["pseudonym"]] for rows in (
+        plan.episodes, plan.treatments, plan.proms) for r in rows}))
+    say(f"wrote {len(plan.episodes)} episodes")
+
+    def link(r: dict[str, Any]) -> dict[str, Any]:
+        out = _strip([r], ("pseudonym", "episode_opened_on"))[0]
+        pid = ids[r["pseudonym"]]
+        out["patient_id"] = pid
+        ep = r.get("episode_opened_on")
+        out["episode_id"] = episodes.get((pid, ep)) if ep is not None else None
+        return out
+
+    treatments = [link(t) for t in plan.treatments]
+    for start in range(0, len(treatments), 5000):
+        session.execute(insert(Treatment), treatments[start:start + 5000])
+    say(f"wrote {len(treatments)} treatments")
+    proms = [link(p) for p in plan.proms]
+    for start in range(0, len(proms), 5000):
+        session.execute(insert(PromAdministration), proms[start:start + 5000])
+        say(f"wrote {min(start + 5000, len(proms))} of {len(proms)} PROM administrations")
+    synthetic_rows = sum(1 for rows in (plan.patients, plan.episodes, plan.treatments,
+                                        plan.proms) for r in rows if r.get("synthetic"))
+    return ImportResult(patients=len(plan.patients), episodes=len(plan.episodes),
+                        treatments=len(treatments), proms=len(proms),
+                        synthetic_rows=synthetic_rows)
+
+
+# --- exporting --------------------------------------------------------------------------
+
+def iter_export_rows(session: Session, *, synthetic: bool | None = None,
+                     batch: int = 2000) -> Iterator[dict[str, Any]]:
+    """Every record as an import-compatible row, streamed (memory stays bounded)."""
+    pseudonym_of: dict[int, str] = {}
+    episode_date: dict[int, dt.date] = {}
+    patient_query = select(Patient).order_by(Patient.id)
+    if synthetic is not None:
+        patient_query = patient_query.where(Patient.synthetic == synthetic)
+    for p in session.scalars(patient_query.execution_options(yield_per=batch)):
+        pseudonym_of[p.id] = p.pseudonym
+        yield {"record": "patient", "pseudonym": p.pseudonym, "synthetic": p.synthetic,
+               "year_of_birth": p.year_of_birth, "sex": p.sex}
+    for e in session.scalars(select(Episode).order_by(Episode.id)
+                             .execution_options(yield_per=batch)):
+        if e.patient_id not in pseudonym_of:
+            continue
+        episode_date[e.id] = e.opened_on
+        yield {"record": "episode", "pseudonym": pseudonym_of[e.patient_id],
+               "synthetic": e.synthetic, "opened_on": e.opened_on.isoformat(),
+               "closed_on": e.closed_on.isoformat() if e.closed_on else None,
+               "setting": e.setting, "verdict": e.verdict, "pathway": e.pathway}
+    for t in session.scalars(select(Treatment).order_by(Treatment.id)
+                             .execution_options(yield_per=batch)):
+        if t.patient_id not in pseudonym_of:
+            continue
+        yield {"record": "treatment", "pseudonym": pseudonym_of[t.patient_id],
+               "synthetic": t.synthetic, "type": t.type, "target": t.target, "side": t.side,
+               "level": t.level, "performed_on": t.performed_on.isoformat(),
+               "episode_opened_on": _episode_iso(episode_date, t.episode_id)}
+    for a in session.scalars(select(PromAdministration).order_by(PromAdministration.id)
+                             .execution_options(yield_per=batch)):
+        if a.patient_id not in pseudonym_of:
+            continue
+        yield {"record": "prom", "pseudonym": pseudonym_of[a.patient_id],
+               "synthetic": a.synthetic, "instrument": a.instrument,
+               "timepoint": a.timepoint, "administered_on": a.administered_on.isoformat(),
+               "items": a.items if a.items else None, "score": a.score,
+               "missing_items": a.missing_items,
+               "episode_opened_on": _episode_iso(episode_date, a.episode_id)}
+
+
+def _episode_iso(dates: dict[int, dt.date], episode_id: int | None) -> str | None:
+    if episode_id is None or episode_id not in dates:
+        return None
+    return dates[episode_id].isoformat()
+
+
+def write_export(rows: Iterable[dict[str, Any]], out: IO[str], fmt: str) -> dict[str, int]:
+    """Write rows as CSV or JSON; returns counts (all rows, synthetic rows)."""
+    from hipspine.kb import knowledge_version
+    from hipspine.version import ENGINE_VERSION
+
+    total = synthetic = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=list(COLUMNS), extrasaction="raise")
+        writer.writeheader()
+        for row in rows:
+            total += 1
+            synthetic += bool(row.get("synthetic"))
+            flat = dict(row)
+            items = flat.get("items")
+            if isinstance(items, list):
+                flat["items"] = ",".join("" if v is None else str(v) for v in items)
+            flat["synthetic"] = "true" if row.get("synthetic") else "false"
+            writer.writerow(flat)
+        return {"rows": total, "synthetic_rows": synthetic}
+    if fmt != "json":
+        raise InputError.single("format", fmt, "csv, json", what="command-line option")
+    out.write("{\n")
+    out.write(f'  "format": {json.dumps(EXPORT_FORMAT)},\n')
+    out.write(f'  "engine_version": {json.dumps(ENGINE_VERSION)},\n')
+    out.write(f'  "knowledge_version": {json.dumps(knowledge_version())},\n')
+    out.write(f'  "exported_at": {json.dumps(dt.datetime.now(dt.UTC).isoformat())},\n')
+    out.write('  "rows": [\n')
+    for row in rows:
+        out.write(("    " if total == 0 else ",\n    ")
+                  + json.dumps({k: v for k, v in row.items() if v is not None},
+                               ensure_ascii=False))
+        total += 1
+        synthetic += bool(row.get("synthetic"))
+    out.write("\n  ],\n")
+    out.write(f'  "row_count": {total},\n')
+    out.write(f'  "synthetic_rows": {synthetic},\n')
+    notice = ("every row marked synthetic: true is SYNTHETIC test data, not a patient"
+              if synthetic else "no synthetic rows")
+    out.write(f'  "synthetic_notice": {json.dumps(notice)}\n')
+    out.write("}\n")
+    return {"rows": total, "synthetic_rows": synthetic}
+
+
+def export_registry(engine: Engine, out: IO[str], fmt: str, *,
+                    synthetic: bool | None = None) -> dict[str, int]:
+    from hipspine.registry.database import session_scope
+
+    with session_scope(engine) as session:
+        return write_export(iter_export_rows(session, synthetic=synthetic), out, fmt)
