@@ -1,0 +1,44 @@
+"""`hipspine serve`: the clinician web app, REST API (/api/v1, docs at /docs) and CDS Hooks."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        host: str = typer.Option("127.0.0.1", help="Address to bind (loopback by default)."),
+        port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+        demo: bool = typer.Option(False, "--demo", help="Use a separate demo database seeded "
+                                  "with SYNTHETIC patients and demo accounts (printed)."),
+        workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
+    ) -> None:
+        """Run the web app and REST API on the registry (HIPSPINE_DATABASE_URL or SQLite)."""
+        import uvicorn
+        from rich.console import Console
+
+        from hipspine.registry import get_engine
+        from hipspine.web.app import create_app
+        from hipspine.web.settings import WebSettings
+
+        settings = WebSettings()
+        out = Console()
+        if demo:
+            from hipspine.web.demo import demo_database_url, prepare_demo
+
+            if not settings.database_url:
+                settings = settings.model_copy(update={"database_url": demo_database_url()})
+            engine = get_engine(settings.database_url)
+            info = prepare_demo(engine)
+            out.print(f"[bold]hipspine demo[/] on {engine.url.render_as_string()}: "
+                      f"{info.patients} patients, all [bold magenta]SYNTHETIC[/]"
+                      + (" (seeded now)" if info.seeded_now else ""))
+            for username, role, password in info.accounts:
+                out.print(f"  log in as [bold]{username}[/] / {password}  ({role})")
+        else:
+            engine = get_engine(settings.database_url)
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        out.print(f"Open http://{shown}:{port}/  (API docs: http://{shown}:{port}/docs)")
+        application = create_app(settings, engine=engine)
+        uvicorn.run(application, host=host, port=port, log_level="info")

@@ -1,0 +1,147 @@
+"""Map hipspine errors and request-validation failures to HTTP answers, in one place.
+
+Bad input -> 422 `{error, what, problems: [{field, value, allowed, message}]}`; unknown
+ids -> 404; role -> 403. Nothing a client sends may produce a 5xx.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hipspine.errors import (
+    HipspineError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    Problem,
+)
+from hipspine.models.validation import format_loc, parse_model
+
+log = logging.getLogger("hipspine.web")
+
+# Request paths whose JSON body is one of hipspine's formats: their 422s are explained by the
+# format's own validator (did-you-mean for misspelt fields, units and ranges).
+_RICH_BODY_MODELS: dict[str, tuple[type[BaseModel], str]] = {}
+
+
+def rich_body_model(path: str, model: type[BaseModel], what: str) -> None:
+    _RICH_BODY_MODELS[path] = (model, what)
+
+
+class NotAuthenticatedError(HipspineError):
+    """No valid session or API token. HTTP 401."""
+
+
+def problems_from_request_validation(exc: RequestValidationError) -> InputError:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        where = loc[0] if loc else "body"
+        path = format_loc(loc[1:]) if len(loc) > 1 else str(where)
+        field = path if where == "body" else f"{where}.{path}"
+        ctx = err.get("ctx") or {}
+        allowed = _allowed(err["type"], ctx, str(err.get("msg", "")))
+        value = None if err["type"] == "missing" else err.get("input")
+        problems.append(Problem(field=field, value=value, allowed=allowed,
+                                message=str(err.get("msg", ""))))
+    return InputError(problems, what="request")
+
+
+def _allowed(kind: str, ctx: dict[str, Any], msg: str) -> str:
+    if kind == "missing":
+        return "a value (this field is required)"
+    if kind == "literal_error" or kind == "enum":
+        return "one of " + str(ctx.get("expected", ""))
+    if "ge" in ctx or "le" in ctx or "gt" in ctx or "lt" in ctx:
+        lo = ctx.get("ge", ctx.get("gt"))
+        hi = ctx.get("le", ctx.get("lt"))
+        if lo is not None and hi is not None:
+            return f"a number from {lo} to {hi}"
+        return f"a number >= {lo}" if lo is not None else f"a number <= {hi}"
+    if kind.startswith("int"):
+        return "a whole number"
+    if kind.startswith("float"):
+        return "a number"
+    if kind.startswith("bool"):
+        return "true or false"
+    if kind in ("json_invalid",):
+        return "a JSON document"
+    if kind in ("model_attributes_type", "dict_type"):
+        return "a JSON object"
+    return msg
+
+
+def input_error_response(exc: InputError) -> JSONResponse:
+    return JSONResponse(status_code=422, content=exc.as_dict())
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the one mapping from exceptions to HTTP status codes."""
+
+    async def on_input(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, InputError)
+        return input_error_response(exc)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        rich = _RICH_BODY_MODELS.get(request.url.path)
+        body_errors = all(tuple(e.get("loc", ()))[:1] == ("body",) for e in exc.errors())
+        if rich is not None and body_errors and isinstance(exc.body, dict):
+            model, what = rich
+            try:
+                parse_model(model, exc.body, what)
+            except InputError as detailed:
+                return input_error_response(detailed)
+        return input_error_response(problems_from_request_validation(exc))
+
+    async def on_not_found(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"error": "not_found", "detail": str(exc)})
+
+    async def on_denied(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(status_code=403,
+                            content={"error": "permission_denied", "detail": str(exc)})
+
+    async def on_unauthenticated(request: Request, exc: Exception) -> Any:
+        if _wants_html(request):
+            from fastapi.responses import RedirectResponse
+
+            return RedirectResponse("/login?next=" + request.url.path, status_code=303)
+        return JSONResponse(status_code=401, content={"error": "not_authenticated",
+                                                      "detail": str(exc)},
+                            headers={"WWW-Authenticate": "Bearer"})
+
+    async def on_hipspine(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("hipspine error: %s", type(exc).__name__)
+        return JSONResponse(status_code=400, content={"error": "failed", "detail": str(exc)})
+
+    async def on_http(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return JSONResponse(status_code=exc.status_code,
+                            content={"error": _http_error_name(exc.status_code),
+                                     "detail": exc.detail},
+                            headers=getattr(exc, "headers", None))
+
+    app.add_exception_handler(InputError, on_input)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(NotFoundError, on_not_found)
+    app.add_exception_handler(PermissionDeniedError, on_denied)
+    app.add_exception_handler(NotAuthenticatedError, on_unauthenticated)
+    app.add_exception_handler(HipspineError, on_hipspine)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+def _wants_html(request: Request) -> bool:
+    return (not request.url.path.startswith("/api/")
+            and "text/html" in request.headers.get("accept", ""))
+
+
+def _http_error_name(status: int) -> str:
+    return {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated",
+            403: "permission_denied"}.get(status, "http_error")

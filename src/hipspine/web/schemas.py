@@ -1,0 +1,157 @@
+"""Request and response bodies of the registry API (`...Create` in, `...Public` out)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hipspine.registry.tables import SETTINGS, SEXES, SIDES, TIMEPOINTS, TREATMENT_TYPES
+
+T = TypeVar("T")
+
+Sex = Literal[SEXES]  # type: ignore[valid-type]
+SettingName = Literal[SETTINGS]  # type: ignore[valid-type]
+Side = Literal[SIDES]  # type: ignore[valid-type]
+Timepoint = Literal[TIMEPOINTS]  # type: ignore[valid-type]
+TreatmentType = Literal[TREATMENT_TYPES]  # type: ignore[valid-type]
+Pseudonym = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$",
+                                 description="site-chosen pseudonym: letters, digits, . _ -")]
+Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2200, 12, 31))]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(_Out, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class PatientCreate(_In):
+    pseudonym: Pseudonym
+    year_of_birth: Annotated[int, Field(ge=1890, le=2100)] | None = None
+    sex: Sex | None = None
+
+
+class PatientPublic(_Out):
+    id: int
+    pseudonym: str
+    year_of_birth: int | None
+    sex: str | None
+    synthetic: bool
+
+
+class EpisodeCreate(_In):
+    opened_on: Day
+    setting: SettingName | None = None
+
+
+class EpisodePublic(_Out):
+    id: int
+    patient_id: int
+    opened_on: dt.date
+    closed_on: dt.date | None
+    setting: str | None
+    verdict: str | None
+    pathway: str | None
+    synthetic: bool
+
+
+class StoredAssessmentPublic(_Out):
+    id: int
+    episode_id: int
+    verdict: str | None
+    engine_version: str
+    knowledge_version: str
+    created_at: dt.datetime
+    document: dict[str, Any]
+
+
+class TreatmentCreate(_In):
+    type: TreatmentType
+    target: Literal["hip", "spine", "other"]
+    side: Side | None = None
+    level: Annotated[str, Field(max_length=16)] | None = None
+    performed_on: Day
+    episode_id: int | None = None
+
+
+class TreatmentPublic(_Out):
+    id: int
+    patient_id: int
+    episode_id: int | None
+    type: str
+    target: str
+    side: str | None
+    level: str | None
+    performed_on: dt.date
+    synthetic: bool
+
+
+class PromCreate(_In):
+    instrument: Annotated[str, Field(min_length=1, max_length=32)]
+    items: list[Annotated[int, Field(ge=0, le=100)] | None] = Field(max_length=200)
+    timepoint: Timepoint | None = None
+    administered_on: Day
+    episode_id: int | None = None
+
+
+class PromPublic(_Out):
+    id: int
+    patient_id: int
+    episode_id: int | None
+    instrument: str
+    timepoint: str | None
+    administered_on: dt.date
+    items: list[Any]
+    score: float | None
+    missing_items: int
+    synthetic: bool
+
+
+class AuditEventPublic(_Out):
+    id: int
+    at: dt.datetime
+    actor: str | None
+    role: str | None
+    action: str
+    resource_type: str | None
+    resource_id: str | None
+    detail: dict[str, Any] | None
+
+
+class TokenCreate(_In):
+    label: Annotated[str, Field(max_length=128)] | None = None
+
+
+class TokenIssued(BaseModel):
+    token: str = Field(description="shown once; only its hash is stored")
+    label: str | None
+
+
+class AssignmentCreate(_In):
+    user_id: int
+
+
+class UserCreate(_In):
+    username: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
+    password: Annotated[str, Field(min_length=8, max_length=256)]
+    role: Literal["clinician", "researcher", "admin"]
+    display_name: Annotated[str, Field(max_length=128)] | None = None
+
+
+class UserPublic(_Out):
+    id: int
+    username: str
+    role: str
+    display_name: str | None
+    active: bool

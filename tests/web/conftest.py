@@ -1,0 +1,85 @@
+"""Web fixtures: an app on a temporary SQLite registry with one account per role."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+PASSWORDS = {"clin": "clin-password-1", "clin2": "clin2-password-1",
+             "res": "res-password-1", "adm": "adm-password-1"}
+ROLES = {"clin": "clinician", "clin2": "clinician", "res": "researcher", "adm": "admin"}
+
+
+@pytest.fixture()
+def engine(tmp_path: Path) -> Any:
+    from hipspine.registry import get_engine
+
+    return get_engine(f"sqlite:///{tmp_path / 'registry.sqlite'}")
+
+
+@pytest.fixture()
+def app(engine: Any) -> Any:
+    from hipspine.registry import session_scope
+    from hipspine.web import store
+    from hipspine.web.app import create_app
+    from hipspine.web.settings import WebSettings
+
+    with session_scope(engine) as s:
+        for name, role in ROLES.items():
+            store.create_user(s, name, PASSWORDS[name], role)
+    settings = WebSettings(database_url=str(engine.url), secret_key="test-secret",
+                           login_max_attempts=3, login_window_s=60)
+    return create_app(settings, engine=engine)
+
+
+@pytest.fixture()
+def anon(app: Any) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def login(client: TestClient, username: str, password: str | None = None) -> TestClient:
+    page = client.get("/login")
+    r = client.post("/login", data={"username": username,
+                                    "password": password or PASSWORDS[username],
+                                    "csrf_token": csrf_of(page.text)}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    client.headers["X-CSRF-Token"] = csrf_of(client.get("/login").text)
+    return client
+
+
+@pytest.fixture()
+def clinician(app: Any) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield login(client, "clin")
+
+
+@pytest.fixture()
+def researcher(app: Any) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield login(client, "res")
+
+
+@pytest.fixture()
+def admin(app: Any) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield login(client, "adm")
+
+
+def token_client(app: Any, client: TestClient) -> TestClient:
+    """A fresh client authenticated only by an API token issued to `client`'s user."""
+    token = client.post("/api/v1/tokens", json={"label": "test"}).json()["token"]
+    machine = TestClient(app)
+    machine.headers["Authorization"] = f"Bearer {token}"
+    return machine
