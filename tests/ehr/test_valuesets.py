@@ -1,0 +1,86 @@
+"""The value sets load, cite real references, and match codes however real exports spell them."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hipspine.ehr.valuesets import (
+    SPINE_CATEGORIES,
+    CodeIndex,
+    CodeSystem,
+    ValueSet,
+    load_code_index,
+    load_valuesets,
+)
+from hipspine.errors import KnowledgeBaseError
+
+ICD = "http://hl7.org/fhir/sid/icd-10-cm"
+SCT = "http://snomed.info/sct"
+
+
+def test_every_value_set_loads_with_a_category_and_codes() -> None:
+    sets = load_valuesets()
+    ids = {vs.id for vs in sets}
+    assert {"hip_oa", "lumbar_stenosis", "lumbar_radiculopathy", "low_back_pain",
+            "hip_arthroplasty", "lumbar_fusion", "hip_imaging", "spine_imaging"} <= ids
+    for vs in sets:
+        assert vs.codes
+
+
+@pytest.mark.parametrize(("system", "code", "expected"), [
+    (ICD, "M16.11", "hip_oa"),
+    (ICD, "M1611", "hip_oa"),                       # dot dropped, as many claims feeds send it
+    (ICD, "m16.11", "hip_oa"),
+    ("urn:oid:2.16.840.1.113883.6.90", "M48.062", "lumbar_stenosis"),
+    (SCT, "239872002", "hip_oa"),                   # Synthea's hip OA code
+    (SCT, "278860009", "low_back_pain"),            # present in the Synthea sample
+    ("http://www.ama-assn.org/go/cpt", "27130", "hip_arthroplasty"),
+    ("urn:oid:2.16.840.1.113883.6.12", "63047", "lumbar_decompression"),
+])
+def test_codes_match_in_every_spelling(system: str, code: str, expected: str) -> None:
+    assert [vs.id for vs in load_code_index().match(system, code)] == [expected]
+
+
+def test_unknown_code_and_wrong_system_do_not_match() -> None:
+    index = load_code_index()
+    assert index.match(ICD, "J45.909") == []
+    assert index.match(SCT, "M16.11") == []          # an ICD code under the SNOMED system
+    assert index.match(None, None) == []
+
+
+def test_laterality_comes_from_the_code() -> None:
+    [(vs, code)] = load_code_index().match_codes(ICD, "M16.12")
+    assert (vs.id, code.laterality) == ("hip_oa", "left")
+
+
+def test_match_concept_reads_every_coding_once() -> None:
+    concept = {"coding": [{"system": SCT, "code": "18347007"},
+                          {"system": ICD, "code": "M48.062"}, {"code": 5}], "text": "LSS"}
+    assert [vs.id for vs, _ in load_code_index().match_concept(concept)] == ["lumbar_stenosis"]
+    assert load_code_index().match_concept("not a concept") == []  # type: ignore[arg-type]
+
+
+def test_duplicate_value_set_ids_are_a_curation_error() -> None:
+    vs = ValueSet(id="x", description="d", category="hip_oa", citation="icd10cm",
+                  verified="secondary", codes=[{"system": ICD, "code": "M16.9", "display": "d"}])
+    with pytest.raises(KnowledgeBaseError, match="defined twice"):
+        CodeIndex([vs, vs], [])
+
+
+def test_spine_categories_cover_spine_value_sets() -> None:
+    spine = {vs.id for vs in load_valuesets() if vs.category in SPINE_CATEGORIES}
+    assert {"lumbar_stenosis", "lumbar_fusion", "spine_imaging"} <= spine
+
+
+@given(st.sampled_from([c for vs in load_valuesets() for c in vs.codes if "icd-10" in c.system]),
+       st.booleans(), st.booleans())
+def test_icd_codes_match_with_or_without_dot_and_case(code: object, drop_dot: bool,
+                                                      lower: bool) -> None:
+    index = CodeIndex(load_valuesets(), [CodeSystem(id="icd10cm", uri=ICD, ignore_dots=True,
+                                                    citation="icd10cm")])
+    text = code.code  # type: ignore[attr-defined]
+    text = text.replace(".", "") if drop_dot else text
+    text = text.lower() if lower else text
+    assert index.match(ICD, text)
