@@ -1,0 +1,247 @@
+"""Stepped care from a case and its assessment: `make_plan` (pure; rules in knowledge/plan).
+
+Order of the plan: urgent referral for red flags first, then the steps to take now
+(conservative before injections before surgical referral), then the steps to take if those
+bring no relief. A step already tried without relief is listed under `already_tried` and not
+offered again as new.
+"""
+
+from __future__ import annotations
+
+from hipspine.kb import knowledge_version
+from hipspine.models.assessment import Assessment
+from hipspine.models.case import Case, PriorTreatment
+from hipspine.models.landmarks import SpinopelvicResult
+from hipspine.models.plan import (
+    AlreadyTried,
+    LifestyleAdvice,
+    MedicationAdvice,
+    Organ,
+    Plan,
+    Step,
+    Surgery,
+    UrgentReferral,
+)
+from hipspine.plan.facts import Facts, build_facts, holds, relieved
+from hipspine.plan.knowledge import DrugClass, PlanKnowledge, StepRule
+from hipspine.version import ENGINE_VERSION
+
+_SEVERITY = {"use": 0, "caution": 1, "avoid": 2}
+
+
+def make_plan(case: Case, assessment: Assessment, kb: PlanKnowledge,
+              spinopelvic: SpinopelvicResult | None = None) -> Plan:
+    """The plan a careful hip-spine clinician would write for this case and assessment.
+
+    `spinopelvic` (optional) lets the surgical sequencing see sagittal deformity.
+    """
+    facts = build_facts(case, assessment, kb.facts, spinopelvic)
+    fired: list[str] = []
+    urgent_steps, urgent = _urgent(assessment, kb, facts, fired)
+    steps, tried = _steps(case, assessment, kb, facts, fired)
+    ordered = [*urgent_steps, *steps]
+    numbered = [s.model_copy(update={"order": i}) for i, s in enumerate(ordered, start=1)]
+    medications = _medications(kb, facts, fired)
+    lifestyle = _lifestyle(kb, facts, fired)
+    cautions = _cautions(kb, facts, {s.id for s in steps}, fired)
+    surgery = _surgery(kb, facts, steps, fired)
+    unverified = sorted({s.id for s in numbered if s.verified == "unverified"}
+                        | {f"medication.{m.drug_class}" for m in medications
+                           if m.verified == "unverified"}
+                        | {lf.id for lf in lifestyle if lf.verified == "unverified"})
+    return Plan(
+        engine_version=ENGINE_VERSION, knowledge_version=knowledge_version(),
+        case_id=case.id, verdict=assessment.verdict, urgent_referral=urgent,
+        steps=numbered, lifestyle=lifestyle, medications=medications, surgery=surgery,
+        cautions=cautions, already_tried=tried, rules_fired=fired, unverified=unverified,
+    )
+
+
+def _urgent(assessment: Assessment, kb: PlanKnowledge, facts: Facts,
+            fired: list[str]) -> tuple[list[Step], UrgentReferral]:
+    rules = kb.steps.urgent
+    steps: list[Step] = []
+    for flag in assessment.red_flags:
+        target = next((t for key, t in rules.red_flag_targets.items() if key in flag.id),
+                      rules.red_flag_default_target)
+        steps.append(Step(order=0, id=f"red_flag.{flag.id}", tier="urgent", target=target,
+                          action=f"Urgent referral: {flag.action}",
+                          why=f"Red flag: {flag.finding}.", citation=flag.citation,
+                          verified="secondary"))
+        fired.append(f"red_flag.{flag.id}")
+    if not steps:
+        for net in rules.safety_net:
+            if holds(net.when, facts):
+                steps.append(Step(order=0, id=net.id, tier="urgent", target=net.target,
+                                  action=net.action, why=net.why, citation=net.citation,
+                                  verified=net.verified))
+                fired.append(net.id)
+    if not steps and assessment.urgent:
+        steps.append(Step(order=0, id="urgent_assessment", tier="urgent", target="both",
+                          action="Urgent referral: the assessment marked this case urgent.",
+                          why=assessment.explanation or "urgent finding",
+                          citation=rules.safety_net[0].citation, verified="secondary"))
+        fired.append("urgent_assessment")
+    referral = UrgentReferral(
+        needed=bool(steps),
+        why=" ".join(s.why for s in steps),
+        citations=sorted({s.citation for s in steps}),
+    )
+    return steps, referral
+
+
+def _matching_prior(rule: StepRule, case: Case) -> list[PriorTreatment]:
+    return [p for p in case.history.prior_treatments
+            if p.type in rule.treatment_types
+            and (not rule.treatment_targets or p.target in rule.treatment_targets)]
+
+
+def _fill(text: str, assessment: Assessment, facts: Facts) -> str:
+    next_test = assessment.next_tests[0].test if assessment.next_tests else (
+        "history, examination and the test that best separates hip from spine")
+    other = next((s.label for s in assessment.sources
+                  if s.id == facts.get("leading_other_source")), "a non-hip, non-spine source")
+    return text.replace("{next_test}", next_test).replace("{other_source}", other)
+
+
+def _steps(case: Case, assessment: Assessment, kb: PlanKnowledge, facts: Facts,
+           fired: list[str]) -> tuple[list[Step], list[AlreadyTried]]:
+    threshold = kb.facts.relief_threshold_pct
+    now: list[Step] = []
+    later: list[Step] = []
+    tried: list[AlreadyTried] = []
+    for rule in kb.steps.steps:
+        if holds(rule.now_when, facts):
+            status = "now"
+        elif holds(rule.later_when, facts):
+            status = "if_no_relief"
+        else:
+            continue
+        priors = _matching_prior(rule, case)
+        failed = [p for p in priors if not relieved(p.relief_pct, threshold)]
+        helped = [p for p in priors if relieved(p.relief_pct, threshold)]
+        if failed and not helped:
+            for p in failed:
+                tried.append(AlreadyTried(
+                    type=p.type, target=p.target, relief_pct=p.relief_pct,
+                    months_ago=p.months_ago,
+                    note=(f"{p.type.replace('_', ' ')} ({p.target}) already tried"
+                          f"{_relief_text(p)}: not offered again as new "
+                          f"(step '{rule.id}' skipped)")))
+            fired.append(f"already_tried.{rule.id}")
+            continue
+        why = rule.why
+        if helped:
+            why += " " + "; ".join(f"Previously gave {p.relief_pct:g}% relief"
+                                   + (f" {p.months_ago:g} months ago" if p.months_ago else "")
+                                   for p in helped if p.relief_pct is not None) + "."
+        escalated = [t for t in tried if t.target in ("hip", "spine")]
+        if status == "now" and rule.tier != "conservative" and escalated:
+            why += " Escalated because earlier steps were tried without relief."
+        step = Step(order=0, id=rule.id, tier=rule.tier, target=rule.target, status=status,
+                    action=_fill(rule.action, assessment, facts), why=why,
+                    citation=rule.citation, verified=rule.verified)
+        (now if status == "now" else later).append(step)
+        fired.append(f"step.{rule.id}.{status}")
+    rank = {t: i for i, t in enumerate(kb.tier_order)}
+    now.sort(key=lambda s: rank[s.tier])
+    later.sort(key=lambda s: rank[s.tier])
+    return [*now, *later], tried
+
+
+def _relief_text(p: PriorTreatment) -> str:
+    parts = []
+    parts.append(f" with {p.relief_pct:g}% relief" if p.relief_pct is not None
+                 else " (relief not recorded)")
+    if p.months_ago is not None:
+        parts.append(f" {p.months_ago:g} months ago")
+    return "".join(parts)
+
+
+def _medications(kb: PlanKnowledge, facts: Facts, fired: list[str]) -> list[MedicationAdvice]:
+    out: list[MedicationAdvice] = []
+    for drug in kb.medications.drug_classes:
+        if drug.show_when is not None and not holds(drug.show_when, facts):
+            continue
+        advice = _advise(drug, facts)
+        facts[f"{drug.id}_avoid"] = advice.recommendation == "avoid"
+        facts[f"{drug.id}_unsafe"] = advice.recommendation != "use"
+        fired.extend(f"medication.{r}" for r in advice.rules)
+        out.append(advice)
+    return out
+
+
+def _advise(drug: DrugClass, facts: Facts) -> MedicationAdvice:
+    matched = [r for r in drug.rules if holds(r.when, facts)]
+    if not matched:
+        d = drug.default
+        return MedicationAdvice(drug_class=drug.label, recommendation=d.recommendation,
+                                why=d.why, citation=d.citation, verified=d.verified,
+                                rules=[f"{drug.id}.default"])
+    worst = max(_SEVERITY[r.recommendation] for r in matched)
+    top = [r for r in matched if _SEVERITY[r.recommendation] == worst]
+    also = [r for r in matched if _SEVERITY[r.recommendation] < worst]
+    why = " ".join(r.why for r in top)
+    if also:
+        why += " Also: " + " ".join(r.why for r in also)
+    verified = "unverified" if any(r.verified == "unverified" for r in top) else top[0].verified
+    return MedicationAdvice(drug_class=drug.label, recommendation=top[0].recommendation,
+                            why=why, citation=top[0].citation, verified=verified,
+                            rules=[r.id for r in matched])
+
+
+def _lifestyle(kb: PlanKnowledge, facts: Facts, fired: list[str]) -> list[LifestyleAdvice]:
+    out = []
+    for rule in kb.lifestyle.advice:
+        if holds(rule.when, facts):
+            out.append(LifestyleAdvice(id=rule.id, advice=rule.advice, why=rule.why,
+                                       citation=rule.citation, verified=rule.verified))
+            fired.append(f"lifestyle.{rule.id}")
+    return out
+
+
+def _cautions(kb: PlanKnowledge, facts: Facts, step_ids: set[str],
+              fired: list[str]) -> list[str]:
+    out = []
+    for caution in kb.medications.injection_cautions:
+        if step_ids & set(caution.applies_to) and holds(caution.when, facts):
+            mark = " (unverified)" if caution.verified == "unverified" else ""
+            out.append(f"{caution.text} [{caution.citation}]{mark}")
+            fired.append(f"caution.{caution.id}")
+    return out
+
+
+def _surgery(kb: PlanKnowledge, facts: Facts, steps: list[Step],
+             fired: list[str]) -> Surgery:
+    surgical = [s for s in steps if s.tier == "surgical_referral"]
+    now_organs = {s.target for s in surgical if s.status == "now"}
+    organs = {s.target for s in surgical}
+    indicated = bool(now_organs)
+    seq_rules = kb.sequencing
+    if {"hip", "spine"} <= organs:
+        exceptions = [e for e in seq_rules.exceptions if holds(e.when, facts)]
+        if exceptions:
+            sequence: list[Organ] = ["spine", "hip"]
+            why = " ".join(e.why for e in exceptions)
+            cites = [e.citation for e in exceptions]
+            fired.extend(f"sequence.{e.id}" for e in exceptions)
+        else:
+            sequence = list(seq_rules.default.sequence)
+            why = seq_rules.default.why
+            cites = [seq_rules.default.citation]
+            fired.append("sequence.default_hip_first")
+        when = "" if {"hip", "spine"} <= now_organs else (
+            " Applies if both operations become indicated.")
+        return Surgery(indicated=indicated, sequence=sequence,
+                       why=f"{why}{when} {seq_rules.consensus.why}",
+                       shared_decision=True, consensus=seq_rules.consensus.label,
+                       citations=[*cites, *seq_rules.consensus.citations])
+    if organs:
+        organ: Organ = "hip" if "hip" in organs else "spine"
+        step = next(s for s in surgical if s.target == organ)
+        why = step.why if indicated else f"Not yet: {step.why}"
+        return Surgery(indicated=indicated, sequence=[organ], why=why,
+                       citations=[step.citation])
+    return Surgery(indicated=False, sequence=[],
+                   why="No surgical referral: the picture is not advanced, or conservative "
+                       "care has not yet been tried.")

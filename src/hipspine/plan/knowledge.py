@@ -1,0 +1,185 @@
+"""The shape of the plan knowledge files (`knowledge/plan/*.yaml`) and their loader.
+
+Rules are data: conditions over named facts (see `hipspine.plan.facts`), actions, reasons,
+citations. The core receives a `PlanKnowledge`, so tests can hand it a tiny one.
+"""
+
+from __future__ import annotations
+
+import functools
+from pydantic import Field
+
+from hipspine.kb import KBModel, Verification, load_section
+from hipspine.models.plan import Organ, Recommendation, Target, Tier
+
+
+TIER_ORDER: tuple[Tier, ...] = (
+    "urgent", "work_up", "conservative", "injection", "surgical_referral")
+
+
+class Condition(KBModel):
+    """One test on one fact. An unknown (null) fact satisfies no condition."""
+
+    fact: str
+    equals: bool | str | float | None = None
+    one_of: list[str] | None = None
+    lt: float | None = None
+    le: float | None = None
+    gt: float | None = None
+    ge: float | None = None
+
+
+class When(KBModel):
+    """All of `all` and at least one of `any` (an empty list imposes nothing)."""
+
+    all: list[Condition] = Field(default_factory=list)
+    any: list[Condition] = Field(default_factory=list)
+
+
+class FactDefinition(When):
+    id: str
+    note: str | None = None
+
+
+class FactsFile(KBModel):
+    relief_threshold_pct: float
+    relief_threshold_note: str
+    definitions: list[FactDefinition]
+
+
+class SafetyNet(KBModel):
+    id: str
+    when: When
+    action: str
+    target: Target
+    why: str
+    citation: str
+    verified: Verification
+
+
+class UrgentRules(KBModel):
+    safety_net: list[SafetyNet]
+    red_flag_targets: dict[str, Target]
+    red_flag_default_target: Target
+
+
+class StepRule(KBModel):
+    id: str
+    tier: Tier
+    target: Target
+    action: str
+    why: str
+    now_when: When | None = None
+    later_when: When | None = None
+    treatment_types: list[str] = Field(default_factory=list)
+    treatment_targets: list[str] = Field(default_factory=list)
+    citation: str
+    verified: Verification
+    note: str | None = None
+
+
+class StepsFile(KBModel):
+    urgent: UrgentRules
+    steps: list[StepRule]
+
+
+class Advice(KBModel):
+    recommendation: Recommendation
+    why: str
+    citation: str
+    verified: Verification
+    note: str | None = None
+
+
+class MedicationRule(Advice):
+    id: str
+    when: When
+
+
+class DrugClass(KBModel):
+    id: str
+    label: str
+    show_when: When | None = None
+    default: Advice
+    rules: list[MedicationRule] = Field(default_factory=list)
+
+
+class InjectionCaution(KBModel):
+    id: str
+    when: When
+    applies_to: list[str]
+    text: str
+    citation: str
+    verified: Verification
+
+
+class MedicationsFile(KBModel):
+    drug_classes: list[DrugClass]
+    injection_cautions: list[InjectionCaution]
+
+
+class LifestyleRule(KBModel):
+    id: str
+    when: When
+    advice: str
+    why: str
+    citation: str
+    verified: Verification
+
+
+class LifestyleFile(KBModel):
+    advice: list[LifestyleRule]
+    bands_citation: str
+
+
+class SequenceDefault(KBModel):
+    sequence: list[Organ]
+    why: str
+    citation: str
+    verified: Verification
+
+
+class Consensus(KBModel):
+    label: str
+    why: str
+    citations: list[str]
+    verified: Verification
+
+
+class SequenceException(KBModel):
+    id: str
+    when: When
+    why: str
+    citation: str
+    verified: Verification
+    note: str | None = None
+
+
+class SequencingFile(KBModel):
+    default: SequenceDefault
+    consensus: Consensus
+    exceptions: list[SequenceException]
+
+
+class PlanKnowledge(KBModel):
+    """Everything `make_plan` applies."""
+
+    facts: FactsFile
+    steps: StepsFile
+    medications: MedicationsFile
+    lifestyle: LifestyleFile
+    sequencing: SequencingFile
+    tier_order: list[Tier] = Field(default_factory=lambda: list(TIER_ORDER))
+
+
+
+@functools.cache
+def load_plan_knowledge() -> PlanKnowledge:
+    """Load and validate the packaged plan knowledge (cached)."""
+    return PlanKnowledge(
+        facts=load_section("plan/facts.yaml", FactsFile),
+        steps=load_section("plan/steps.yaml", StepsFile),
+        medications=load_section("plan/medications.yaml", MedicationsFile),
+        lifestyle=load_section("plan/lifestyle.yaml", LifestyleFile),
+        sequencing=load_section("plan/sequencing.yaml", SequencingFile),
+    )
