@@ -38,6 +38,8 @@ class Contribution(_Out):
     verified: bool = True
     group: str | None = None
     from_text: bool = False
+    counted: bool = True
+    note: str | None = None
 
 
 class SourceEstimate(_Out):
@@ -47,6 +49,7 @@ class SourceEstimate(_Out):
     probability: float = Field(ge=0, le=1)
     contributions: list[Contribution] = Field(default_factory=list)
     pretest_citation: str = ""
+    pretest_note: str | None = None
 
 
 class InstrumentResult(_Out):

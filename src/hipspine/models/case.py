@@ -104,6 +104,7 @@ class Exam(_Strict):
     hip_flexion_contracture: Flag = None
     sij_provocation_positive_count: Annotated[int, Field(ge=0, le=5)] | None = None
     peripheral_pulses_normal: Flag = None
+    single_leg_stance_lateral_hip_pain: Flag = None  # 30-s single-leg stance reproduces lateral hip pain
     symptoms_provoked_by_bending_forward: Flag = None  # Konno 2007 exam item (-1)
     symptoms_provoked_by_bending_backward: Flag = None  # Konno 2007 exam item (+1)
     active_hip_flexion_lateral_pain: Flag = None  # Sutlive 2008 item 2

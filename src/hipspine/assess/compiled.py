@@ -1,0 +1,164 @@
+"""Precompile the assessment knowledge into plain closures and tuples, once per knowledge base.
+
+Validation of the knowledge happens at load; here we only turn it into fast structures so
+that assessing a case costs about as much as validating it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hipspine.assess.conditions import Check, compile_all, field_getter
+from hipspine.assess.knowledge import AssessmentKnowledge, Finding, Likelihood, Prior
+from hipspine.kb import load_references
+
+
+@dataclass(frozen=True)
+class CompiledLikelihood:
+    source: str
+    lr_positive: float | None
+    lr_negative: float | None
+    citation: str
+    citation_label: str
+    verified: bool
+    derived_note: str | None
+
+
+@dataclass(frozen=True)
+class CompiledFinding:
+    id: str
+    label: str
+    fields: tuple[str, ...]
+    present: Check
+    absent: Check | None
+    applies: Check | None
+    value_of: Callable[[Any], Any]
+    group: str | None
+    likelihoods: tuple[CompiledLikelihood, ...]
+    next_test_label: str | None
+    next_test_kind: str | None
+
+
+@dataclass(frozen=True)
+class CompiledPrior:
+    source: str
+    settings: frozenset[str] | None
+    age_min: int | None
+    age_max: int | None
+    when: Check | None
+    probability: float
+    citation: str
+    verified: bool
+    note: str | None
+
+
+@dataclass(frozen=True)
+class CompiledRedFlag:
+    id: str
+    category: str
+    triggers: tuple[tuple[str, Check], ...]
+    action: str
+    urgency: str
+    citation: str
+
+
+@dataclass(frozen=True)
+class CompiledKnowledge:
+    kb: AssessmentKnowledge
+    source_ids: tuple[str, ...]
+    labels: dict[str, str]
+    mimics: frozenset[str]
+    priors: dict[str, tuple[CompiledPrior, ...]]
+    findings: tuple[CompiledFinding, ...]
+    red_flags: tuple[CompiledRedFlag, ...]
+    hip_changes: Check
+    spine_changes: Check
+    secondary_when: Check
+    group_labels: dict[str, str]
+
+
+_CACHE: dict[int, CompiledKnowledge] = {}
+
+
+def compiled(kb: AssessmentKnowledge) -> CompiledKnowledge:
+    """The compiled form of `kb` (cached per knowledge-base object)."""
+    hit = _CACHE.get(id(kb))
+    if hit is not None and hit.kb is kb:
+        return hit
+    result = _compile(kb)
+    _CACHE[id(kb)] = result
+    return result
+
+
+def _label(citation: str) -> str:
+    ref = load_references().get(citation)
+    return ref.short() if ref else citation
+
+
+def _likelihood(lk: Likelihood) -> CompiledLikelihood:
+    lr_pos, lr_neg = lk.effective()
+    note = None
+    if lk.derived:
+        note = (f"no published LR; derived from sensitivity {lk.sensitivity:g} and "
+                f"specificity {lk.specificity:g}: LR+ = sens/(1-spec), LR- = (1-sens)/spec")
+    return CompiledLikelihood(lk.source, lr_pos, lr_neg, lk.citation, _label(lk.citation),
+                              lk.verified != "unverified", note)
+
+
+def _finding(f: Finding) -> CompiledFinding:
+    first = f.present_when[0].field
+    return CompiledFinding(
+        id=f.id, label=f.label,
+        fields=tuple(dict.fromkeys(c.field for c in f.present_when + (f.absent_when or []))),
+        present=compile_all(f.present_when),
+        absent=compile_all(f.absent_when) if f.absent_when is not None else None,
+        applies=compile_all(f.applies_when) if f.applies_when else None,
+        value_of=field_getter(first), group=f.group,
+        likelihoods=tuple(_likelihood(lk) for lk in f.likelihoods),
+        next_test_label=f.next_test.label if f.next_test else None,
+        next_test_kind=f.next_test.kind if f.next_test else None,
+    )
+
+
+def _prior(p: Prior) -> CompiledPrior:
+    return CompiledPrior(p.source, frozenset(p.settings) if p.settings else None, p.age_min,
+                         p.age_max, compile_all(p.when) if p.when else None, p.probability,
+                         p.citation, p.verified != "unverified", p.note)
+
+
+def _compile(kb: AssessmentKnowledge) -> CompiledKnowledge:
+    srcs = kb.sources.sources
+    priors: dict[str, list[CompiledPrior]] = {s.id: [] for s in srcs}
+    for p in kb.sources.priors:
+        priors[p.source].append(_prior(p))
+    om = kb.rules.offierski_macnab
+    return CompiledKnowledge(
+        kb=kb,
+        source_ids=tuple(s.id for s in srcs),
+        labels={s.id: s.label for s in srcs},
+        mimics=frozenset(s.id for s in srcs if s.mimic),
+        priors={k: tuple(v) for k, v in priors.items()},
+        findings=tuple(_finding(f) for f in kb.findings.findings),
+        red_flags=tuple(
+            CompiledRedFlag(r.id, r.category,
+                            tuple((t.finding, compile_all(t.all_of)) for t in r.triggers),
+                            r.action, r.urgency, r.citation)
+            for r in kb.rules.red_flags),
+        hip_changes=compile_all(om.hip_changes),
+        spine_changes=compile_all(om.spine_changes),
+        secondary_when=compile_all(om.secondary_when),
+        group_labels=dict(kb.findings.groups),
+    )
+
+
+def to_odds(p: float) -> float:
+    return p / (1.0 - p)
+
+
+def to_probability(odds: float) -> float:
+    if math.isinf(odds):
+        return 1.0
+    return odds / (1.0 + odds)

@@ -1,0 +1,55 @@
+"""The plain-language paragraph a clinician can check against the numbers."""
+
+from __future__ import annotations
+
+from hipspine.models.assessment import NextTest, RedFlag, SourceEstimate, Verdict
+
+_VERDICT_TEXT = {
+    "hip": "the hip is the probable source",
+    "spine": "the lumbar spine is the probable source",
+    "both": "hip-spine syndrome: the hip and the lumbar spine are each probable enough to act on",
+    "other": "a mimic rather than the hip or spine is the probable source",
+    "indeterminate": "the findings so far do not settle the source",
+}
+
+
+def _drivers(est: SourceEstimate, n: int = 3) -> str:
+    counted = [c for c in est.contributions if c.counted]
+    counted.sort(key=lambda c: -abs(c.likelihood_ratio if c.likelihood_ratio >= 1
+                                    else 1 / c.likelihood_ratio))
+    parts = [f"{c.finding.lower()} (LR {c.likelihood_ratio:.2g}"
+             + ("" if c.verified else ", unverified") + ")" for c in counted[:n]]
+    return ", ".join(parts)
+
+
+def explain(verdict: Verdict, sources: list[SourceEstimate], red_flags: list[RedFlag],
+            act_probability: float, next_tests: list[NextTest], unverified: int,
+            texts_not_read: list[str], om_reason: str | None) -> str:
+    out: list[str] = []
+    if red_flags:
+        cats = "; ".join(f"{f.finding} ({f.id.replace('_', ' ')})" for f in red_flags)
+        out.append(f"Red flags first: {cats} - act on these before anything below.")
+    out.append(f"Verdict: {_VERDICT_TEXT[verdict]} (a source is acted on at "
+               f"{act_probability:.0%} or more when findings, not the prior alone, put it there).")
+    for est in sources:
+        moved = abs(est.probability - est.pretest) >= 0.005
+        if not moved and est.id not in ("hip", "spine"):
+            continue
+        if not any(c.counted for c in est.contributions):
+            out.append(f"{est.label}: {est.pretest:.0%} before findings; no known finding "
+                       "bears on it.")
+            continue
+        out.append(f"{est.label}: {est.pretest:.0%} before findings, {est.probability:.0%} "
+                   f"after; main reasons: {_drivers(est)}.")
+    if om_reason:
+        out.append(f"Offierski-MacNab reasoning: {om_reason}.")
+    if unverified:
+        out.append(f"{unverified} contribution(s) rest on figures not verified against their "
+                   "source; they are marked and listed.")
+    if texts_not_read:
+        out.append(f"Not read: {', '.join(texts_not_read)} - findings written only there "
+                   "were not used.")
+    if next_tests:
+        lead = "To settle it, next" if verdict == "indeterminate" else "Most informative next"
+        out.append(f"{lead}: {next_tests[0].test}.")
+    return " ".join(out)

@@ -1,0 +1,135 @@
+"""Per-source probability: pre-test odds times the likelihood ratio of every known finding.
+
+Sources are not mutually exclusive, so each source gets its own independent odds update.
+Within a group of correlated findings only the strongest contribution (largest |log LR|)
+counts per source; the others are shown with `counted=False`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from hipspine.assess.compiled import (
+    CompiledFinding,
+    CompiledKnowledge,
+    CompiledPrior,
+    to_odds,
+    to_probability,
+)
+from hipspine.models.assessment import Contribution, SourceEstimate
+
+
+@dataclass
+class SourceWork:
+    """Working state of one source while assessing (turned into `SourceEstimate`)."""
+
+    id: str
+    prior: CompiledPrior
+    contributions: list[Contribution] = field(default_factory=list)
+    probability: float = 0.0
+
+    @property
+    def evidence_lr(self) -> float:
+        """How many-fold the counted findings moved the pre-test odds (product of LRs)."""
+        product = 1.0
+        for c in self.contributions:
+            if c.counted:
+                product *= c.likelihood_ratio
+        return product
+
+
+def pick_prior(ck: CompiledKnowledge, source: str, case: Any) -> CompiledPrior:
+    """The first prior row for `source` whose setting, age band and conditions match."""
+    for prior in ck.priors[source]:
+        if prior.settings is not None and case.setting not in prior.settings:
+            continue
+        if prior.age_min is not None and (case.age is None or case.age < prior.age_min):
+            continue
+        if prior.age_max is not None and (case.age is None or case.age > prior.age_max):
+            continue
+        if prior.when is not None and prior.when(case) is not True:
+            continue
+        return prior
+    raise LookupError(source)  # unreachable: the loader requires a fallback row
+
+
+def finding_state(f: CompiledFinding, case: Any) -> bool | None:
+    """True = present, False = absent (negative), None = unknown or equivocal."""
+    if f.applies is not None and f.applies(case) is not True:
+        return None
+    present = f.present(case)
+    if present is True:
+        return True
+    if f.absent is None:
+        return False if present is False else None
+    return False if f.absent(case) is True else None
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return value
+
+
+def estimate_sources(ck: CompiledKnowledge, case: Any,
+                     from_text: frozenset[str] = frozenset()) -> dict[str, SourceWork]:
+    """Every source's prior, contributions and posterior probability for `case`."""
+    work = {s: SourceWork(s, pick_prior(ck, s, case)) for s in ck.source_ids}
+    for f in ck.findings:
+        state = finding_state(f, case)
+        if state is None:
+            continue
+        value = _shown(f.value_of(case))
+        texty = bool(from_text) and any(path in from_text for path in f.fields)
+        for lk in f.likelihoods:
+            lr = lk.lr_positive if state else lk.lr_negative
+            if lr is None:
+                continue
+            name = f.label if state else f"No: {f.label}"
+            work[lk.source].contributions.append(Contribution(
+                finding=name, value=value, likelihood_ratio=round(lr, 4),
+                citation=lk.citation_label, verified=lk.verified, group=f.group,
+                from_text=texty, note=lk.derived_note))
+    for sw in work.values():
+        _apply_groups(sw, ck)
+        odds = to_odds(sw.prior.probability)
+        for c in sw.contributions:
+            if c.counted:
+                odds *= c.likelihood_ratio
+        sw.probability = min(1.0, max(0.0, to_probability(odds)))
+    return work
+
+
+def _apply_groups(sw: SourceWork, ck: CompiledKnowledge) -> None:
+    best: dict[str, Contribution] = {}
+    for c in sw.contributions:
+        if c.group is None:
+            continue
+        held = best.get(c.group)
+        if held is None or _strength(c) > _strength(held):
+            best[c.group] = c
+    if not best:
+        return
+    out = []
+    for c in sw.contributions:
+        if c.group is not None and best[c.group] is not c:
+            label = ck.group_labels.get(c.group, c.group)
+            c = c.model_copy(update={
+                "counted": False,
+                "note": f"counted in group '{c.group}' ({label}): only the strongest applies"})
+        out.append(c)
+    sw.contributions = out
+
+
+def _strength(c: Contribution) -> tuple[float, str]:
+    return abs(math.log(c.likelihood_ratio)), c.finding
+
+
+def to_estimate(sw: SourceWork, ck: CompiledKnowledge, prior_label: str) -> SourceEstimate:
+    return SourceEstimate(
+        id=sw.id, label=ck.labels[sw.id],
+        pretest=round(sw.prior.probability, 4), probability=round(sw.probability, 4),
+        contributions=sw.contributions, pretest_citation=prior_label,
+        pretest_note=sw.prior.note)
