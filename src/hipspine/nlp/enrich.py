@@ -1,0 +1,63 @@
+"""Fill a case's imaging and exam fields from its free text, never over structured values.
+
+    from hipspine.nlp import enrich_case
+    enriched = enrich_case(case)
+    enriched.case          # the case with imaging/exam fields read from text
+    enriched.from_text     # ["imaging.hip_oa", "exam.faber_positive", ...]
+    enriched.texts_read    # ["imaging.reports[0]", "notes[1]", ...]
+
+The assessment calls this before scoring, and says which findings came from text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hipspine.models.case import Case
+from hipspine.nlp.knowledge import NlpKnowledge, load_nlp_knowledge
+from hipspine.nlp.notes import read_exam_findings
+from hipspine.nlp.reader import EvidenceItem, read_report
+
+
+@dataclass(frozen=True)
+class EnrichedCase:
+    """A case with text-derived fields filled in, and which ones they were."""
+
+    case: Case
+    from_text: list[str]
+    texts_read: list[str]
+    evidence: list[EvidenceItem] = field(default_factory=list)
+
+
+def enrich_case(case: Case, kb: NlpKnowledge | None = None) -> EnrichedCase:
+    """Read `imaging.reports` into absent imaging fields and `notes` into absent exam fields."""
+    kb = kb or load_nlp_knowledge()
+    report_names = [f"imaging.reports[{i}]" for i in range(len(case.imaging.reports))]
+    note_names = [f"notes[{i}]" for i in range(len(case.notes))]
+    from_text: list[str] = []
+    evidence: list[EvidenceItem] = []
+    imaging_update: dict[str, object] = {}
+    if case.imaging.reports:
+        reading = read_report(case.imaging.reports, kb, sources=report_names)
+        evidence.extend(reading.evidence)
+        for name in ("hip_oa", "lumbar_stenosis", "spondylolisthesis"):
+            found = getattr(reading.imaging, name)
+            if found is not None and getattr(case.imaging, name) is None:
+                imaging_update[name] = found
+                from_text.append(f"imaging.{name}")
+    exam_update: dict[str, object] = {}
+    if case.notes:
+        values, exam_evidence = read_exam_findings(case.notes, kb, sources=note_names)
+        evidence.extend(exam_evidence)
+        for name, value in values.items():
+            if name in type(case.exam).model_fields and getattr(case.exam, name) is None:
+                exam_update[name] = value
+                from_text.append(f"exam.{name}")
+    updates: dict[str, object] = {}
+    if imaging_update:
+        updates["imaging"] = case.imaging.model_copy(update=imaging_update)
+    if exam_update:
+        updates["exam"] = case.exam.model_copy(update=exam_update)
+    enriched = case.model_copy(update=updates) if updates else case
+    return EnrichedCase(case=enriched, from_text=from_text,
+                        texts_read=report_names + note_names, evidence=evidence)

@@ -1,0 +1,168 @@
+"""Precision, recall and F1 of the report reader on a labelled sentence set.
+
+    python -m hipspine.nlp.evaluate [EVAL_DIR] [--format text|json]
+
+Each line of `EVAL_DIR/*.jsonl` is `{id, split: dev|heldout, text, expected: {hip_oa,
+lumbar_stenosis, spondylolisthesis}}` in the case format's shapes (absent = not stated).
+Scoring counts atomic facts (hip side, Kellgren-Lawrence grade, stenosis severity, each
+stenosis level, stenosis type, listhesis level and grade): a wrong value is both a false
+positive and a false negative. `dev` sentences were used while writing the rules;
+`heldout` sentences were not, and are reported separately.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from hipspine.errors import InputError
+from hipspine.nlp.knowledge import NlpKnowledge, load_nlp_knowledge
+from hipspine.nlp.reader import read_report
+
+FIELDS = ("hip_oa", "lumbar_stenosis", "spondylolisthesis")
+ATTRIBUTES = {
+    "hip_oa": ("side", "kellgren_lawrence"),
+    "lumbar_stenosis": ("severity", "levels", "type"),
+    "spondylolisthesis": ("level", "grade"),
+}
+DEFAULT_EVAL_DIR = Path(__file__).resolve().parents[3] / "tests" / "nlp" / "eval"
+
+
+class Score(BaseModel):
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def as_row(self) -> dict[str, Any]:
+        return {"tp": self.tp, "fp": self.fp, "fn": self.fn,
+                "precision": round(self.precision, 4), "recall": round(self.recall, 4),
+                "f1": round(self.f1, 4)}
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    split: str
+    text: str
+    expected: dict[str, Any]
+
+
+def load_examples(eval_dir: Path = DEFAULT_EVAL_DIR) -> list[Example]:
+    files = sorted(eval_dir.glob("*.jsonl")) if eval_dir.is_dir() else []
+    if not files:
+        raise InputError.single("eval_dir", str(eval_dir), "a folder of *.jsonl labelled sentences",
+                                what="evaluation set")
+    out = []
+    for path in files:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                out.append(Example(row["id"], row.get("split", "dev"), row["text"],
+                                   row.get("expected", {})))
+            except (json.JSONDecodeError, KeyError) as exc:
+                raise InputError.single(f"{path.name}:{n}", line[:60],
+                                        "a JSON object with id, text, expected",
+                                        what="evaluation set") from exc
+    return out
+
+
+def facts(imaging: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
+    """Atomic facts per field: {("severity", "moderate"), ("levels", "L4-L5"), ...}."""
+    out: dict[str, set[tuple[str, str]]] = {f: set() for f in FIELDS}
+    for f in FIELDS:
+        value = imaging.get(f) or {}
+        for attr in ATTRIBUTES[f]:
+            v = value.get(attr)
+            if v is None:
+                continue
+            for item in (v if isinstance(v, list) else [v]):
+                out[f].add((attr, str(item)))
+    return out
+
+
+def evaluate(examples: Iterable[Example], kb: NlpKnowledge | None = None
+             ) -> dict[str, Any]:
+    """Scores per field and per attribute, overall and for each split, plus the misses."""
+    kb = kb or load_nlp_knowledge()
+    scores: dict[str, dict[str, Score]] = {}
+    errors: list[dict[str, Any]] = []
+    count: dict[str, int] = {}
+    for ex in examples:
+        got = read_report(ex.text, kb).imaging.model_dump(exclude_none=True)
+        want_facts, got_facts = facts(ex.expected), facts(got)
+        count[ex.split] = count.get(ex.split, 0) + 1
+        for split in ("all", ex.split):
+            table = scores.setdefault(split, {})
+            for f in FIELDS:
+                for key in (f, *(f"{f}.{a}" for a in ATTRIBUTES[f])):
+                    table.setdefault(key, Score())
+                w, g = want_facts[f], got_facts[f]
+                _add(table[f], w, g)
+                for a in ATTRIBUTES[f]:
+                    _add(table[f"{f}.{a}"], {x for x in w if x[0] == a},
+                         {x for x in g if x[0] == a})
+        if any(want_facts[f] != got_facts[f] for f in FIELDS):
+            errors.append({"id": ex.id, "split": ex.split, "text": ex.text,
+                           "expected": ex.expected, "got": got})
+    return {"sentences": count,
+            "scores": {split: {k: v.as_row() for k, v in table.items()}
+                       for split, table in scores.items()},
+            "errors": errors}
+
+
+def _add(score: Score, want: set[Any], got: set[Any]) -> None:
+    score.tp += len(want & got)
+    score.fp += len(got - want)
+    score.fn += len(want - got)
+
+
+def render_text(result: dict[str, Any]) -> str:
+    lines = [f"sentences: {result['sentences']}"]
+    for split, table in result["scores"].items():
+        lines.append(f"\n[{split}]  {'field':38} {'P':>6} {'R':>6} {'F1':>6}  tp/fp/fn")
+        for key, row in table.items():
+            lines.append(f"  {key:44} {row['precision']:6.3f} {row['recall']:6.3f} "
+                         f"{row['f1']:6.3f}  {row['tp']}/{row['fp']}/{row['fn']}")
+    lines.append(f"\nsentences with any error: {len(result['errors'])}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    fmt = "text"
+    if "--format" in args:
+        i = args.index("--format")
+        fmt = args[i + 1] if i + 1 < len(args) else "text"
+        del args[i:i + 2]
+    eval_dir = Path(args[0]) if args else DEFAULT_EVAL_DIR
+    result = evaluate(load_examples(eval_dir))
+    if fmt == "json":
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    else:
+        sys.stdout.write(render_text(result) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""The report reader's knowledge: ConText rules, vocabulary and targets (`knowledge/nlp/`).
+
+The reader itself receives an `NlpKnowledge` as a parameter; `load_nlp_knowledge()` is the
+one place that reads the files, validates them strictly and compiles the patterns.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Literal
+
+from pydantic import Field
+
+from hipspine.kb import Evidence, KBModel, load_section
+
+Severity = Literal["minimal", "mild", "moderate", "severe"]
+SEVERITY_ORDER: tuple[Severity, ...] = ("minimal", "mild", "moderate", "severe")
+
+
+class ContextRule(KBModel):
+    id: str
+    category: Literal["negated", "uncertain", "historical", "pseudo"]
+    direction: Literal["forward", "backward", "bidirectional", "pseudo"]
+    pattern: str
+
+
+class ContextFile(KBModel):
+    evidence: Evidence
+    clause_breaks: str
+    rules: list[ContextRule]
+
+
+class SeverityWord(KBModel):
+    step: Severity
+    pattern: str
+
+
+class SideWord(KBModel):
+    side: Literal["left", "right", "bilateral"]
+    pattern: str
+
+
+class VocabularyFile(KBModel):
+    severity_words: list[SeverityWord]
+    range_pattern: str
+    sides: list[SideWord]
+    level_pattern: str
+    single_vertebra_pattern: str
+
+
+class HipTarget(KBModel):
+    id: str
+    pattern: str
+    grades: dict[Literal["unqualified", "minimal", "mild", "moderate", "severe"],
+                 int] = Field(min_length=5)
+
+
+class HipFile(KBModel):
+    evidence: Evidence
+    hip_anchor: str
+    other_anchor: str
+    explicit_grade_pattern: str
+    targets: list[HipTarget]
+    normal_patterns: list[str]
+    arthroplasty_pattern: str
+
+
+class StenosisTarget(KBModel):
+    id: str
+    type: Literal["central", "lateral_recess", "foraminal"] | None
+    pattern: str
+
+
+class StenosisSection(KBModel):
+    evidence: Evidence
+    targets: list[StenosisTarget]
+    normal_patterns: list[str]
+
+
+class PercentGrade(KBModel):
+    up_to_pct: float
+    grade: int = Field(ge=1, le=4)
+
+
+class ListhesisSection(KBModel):
+    evidence: Evidence
+    target_pattern: str
+    excluded_pattern: str
+    on_pattern: str
+    grade_pattern: str
+    percent_pattern: str
+    spondyloptosis_grade: int = Field(ge=1, le=4)
+    percent_grades: list[PercentGrade]
+
+
+class LumbarFile(KBModel):
+    stenosis: StenosisSection
+    spondylolisthesis: ListhesisSection
+
+
+class ExamFinding(KBModel):
+    field: str
+    pattern: str
+    implies: Literal["positive"] | None = None
+
+
+class ExamFile(KBModel):
+    evidence: Evidence
+    positive_pattern: str
+    negative_pattern: str
+    findings: list[ExamFinding]
+
+
+class NlpKnowledge:
+    """The five nlp files, validated, with their patterns compiled once."""
+
+    def __init__(self, context: ContextFile, vocabulary: VocabularyFile, hip: HipFile,
+                 lumbar: LumbarFile, exam: ExamFile) -> None:
+        self.context = context
+        self.vocabulary = vocabulary
+        self.hip = hip
+        self.lumbar = lumbar
+        self.exam = exam
+        self.clause_breaks = _rx(context.clause_breaks)
+        self.context_rules = [(r, _rx(r.pattern)) for r in context.rules]
+        self.severity_words = [(w.step, _rx(w.pattern)) for w in vocabulary.severity_words]
+        any_word = "|".join(f"(?:{w.pattern})" for w in vocabulary.severity_words)
+        self.any_severity = _rx(any_word)
+        self.severity_range = _rx(vocabulary.range_pattern.replace("{word}", any_word))
+        self.sides = [(s.side, _rx(s.pattern)) for s in vocabulary.sides]
+        self.level = _rx(vocabulary.level_pattern)
+        self.single_vertebra = _rx(vocabulary.single_vertebra_pattern)
+        self.hip_anchor = _rx(hip.hip_anchor)
+        self.other_anchor = _rx(hip.other_anchor)
+        self.kl_explicit = _rx(hip.explicit_grade_pattern)
+        self.hip_targets = [(t, _rx(t.pattern)) for t in hip.targets]
+        self.hip_normal = [_rx(p) for p in hip.normal_patterns]
+        self.arthroplasty = _rx(hip.arthroplasty_pattern)
+        self.stenosis_targets = [(t, _rx(t.pattern)) for t in lumbar.stenosis.targets]
+        self.stenosis_normal = [_rx(p) for p in lumbar.stenosis.normal_patterns]
+        sl = lumbar.spondylolisthesis
+        self.listhesis = _rx(sl.target_pattern)
+        self.listhesis_excluded = _rx(sl.excluded_pattern)
+        self.listhesis_on = _rx(sl.on_pattern)
+        self.listhesis_grade = _rx(sl.grade_pattern)
+        self.listhesis_percent = _rx(sl.percent_pattern)
+        self.exam_positive = _rx(exam.positive_pattern)
+        self.exam_negative = _rx(exam.negative_pattern)
+        self.exam_findings = [(f, _rx(f.pattern)) for f in exam.findings]
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+@functools.cache
+def load_nlp_knowledge() -> NlpKnowledge:
+    """Read and compile `knowledge/nlp/*.yaml` (cached: the files ship with the package)."""
+    return NlpKnowledge(
+        context=load_section("nlp/context.yaml", ContextFile),
+        vocabulary=load_section("nlp/vocabulary.yaml", VocabularyFile),
+        hip=load_section("nlp/hip_oa.yaml", HipFile),
+        lumbar=load_section("nlp/lumbar.yaml", LumbarFile),
+        exam=load_section("nlp/exam.yaml", ExamFile),
+    )

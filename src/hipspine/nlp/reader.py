@@ -1,0 +1,455 @@
+"""Read a radiology report into the case format's imaging fields.
+
+    from hipspine.nlp import read_report
+    reading = read_report("AP pelvis: severe joint space narrowing of the left hip.")
+    reading.imaging.hip_oa  # HipOA(side='left', kellgren_lawrence=4)
+
+Each finding the reader sees becomes a `Mention` (with its ConText modifiers); the imaging
+fields are then aggregated from the mentions that are asserted (not negated, not hedged):
+worst hip grade per side, worst stenosis with every affected level, highest slip grade.
+Negated or normal statements fill "no disease" values (Kellgren-Lawrence 0, stenosis
+"none") only when nothing positive was said.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+
+from pydantic import BaseModel, ConfigDict
+
+from hipspine.kb import knowledge_version
+from hipspine.models.case import HipOA, LumbarStenosis, Spondylolisthesis
+from hipspine.nlp.context import Modifiers, SentenceContext
+from hipspine.nlp.knowledge import SEVERITY_ORDER, NlpKnowledge, Severity, load_nlp_knowledge
+from hipspine.nlp.text import (
+    Sentence,
+    level_order,
+    level_spans,
+    normalise_level,
+    split_sentences,
+)
+from hipspine.version import ENGINE_VERSION
+
+READING_FORMAT = "hipspine.nlp/1"
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5}
+_STENOSIS_SEVERITY: dict[Severity, str] = {
+    "minimal": "mild", "mild": "mild", "moderate": "moderate", "severe": "severe"}
+_STENOSIS_RANK = {"none": 0, "mild": 1, "moderate": 2, "severe": 3}
+_TYPE_PRIORITY = {"central": 0, "lateral_recess": 1, "foraminal": 2}
+
+
+class EvidenceItem(BaseModel):
+    """One statement the reader used or set aside, with its ConText modifiers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    text: str
+    negated: bool
+    uncertain: bool
+    historical: bool = False
+    rule: str
+    value: dict[str, object] = {}
+    source: str | None = None
+
+
+class ImagingFindings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    hip_oa: HipOA | None = None
+    lumbar_stenosis: LumbarStenosis | None = None
+    spondylolisthesis: Spondylolisthesis | None = None
+
+
+class ReportReading(BaseModel):
+    """What `hipspine nlp` prints: imaging fields in the case format, and the evidence."""
+
+    model_config = ConfigDict(frozen=True)
+
+    format: str = READING_FORMAT
+    engine_version: str = ENGINE_VERSION
+    knowledge_version: str
+    imaging: ImagingFindings
+    replaced_hips: list[str] = []
+    evidence: list[EvidenceItem]
+
+
+@dataclass
+class Mention:
+    field: str
+    rule: str
+    sentence: str
+    start: int
+    end: int
+    mods: Modifiers
+    source: str | None = None
+    side: str | None = None
+    kellgren_lawrence: int | None = None
+    severity: str | None = None
+    type: str | None = None
+    levels: list[str] = dataclass_field(default_factory=list)
+    grade: int | None = None
+    normal: bool = False
+
+    @property
+    def asserted(self) -> bool:
+        return not (self.mods.negated or self.mods.uncertain or self.normal)
+
+    @property
+    def denied(self) -> bool:
+        return (self.mods.negated or self.normal) and not self.mods.uncertain
+
+    def evidence(self) -> EvidenceItem:
+        value: dict[str, object] = {}
+        for key in ("side", "kellgren_lawrence", "severity", "type", "grade"):
+            v = getattr(self, key)
+            if v is not None:
+                value[key] = v
+        if self.levels:
+            value["levels"] = list(self.levels)
+        return EvidenceItem(field=self.field, text=self.sentence,
+                            negated=self.mods.negated or self.normal,
+                            uncertain=self.mods.uncertain, historical=self.mods.historical,
+                            rule=self.rule, value=value, source=self.source)
+
+
+def read_report(text: str | Iterable[str], kb: NlpKnowledge | None = None,
+                sources: Iterable[str] | None = None) -> ReportReading:
+    """Read one report (or several of the same patient) into imaging fields and evidence."""
+    kb = kb or load_nlp_knowledge()
+    texts = [text] if isinstance(text, str) else list(text)
+    names = list(sources) if sources is not None else [None] * len(texts)
+    mentions: list[Mention] = []
+    for report, source in zip(texts, names, strict=False):
+        mentions.extend(find_mentions(report, kb, source))
+    imaging, replaced = aggregate(mentions)
+    return ReportReading(knowledge_version=knowledge_version(), imaging=imaging,
+                         replaced_hips=replaced, evidence=[m.evidence() for m in mentions])
+
+
+def find_mentions(report: str, kb: NlpKnowledge, source: str | None = None) -> list[Mention]:
+    """Every hip, stenosis, listhesis and arthroplasty statement in one report."""
+    sentences = split_sentences(report, kb)
+    report_is_hip = bool(kb.hip_anchor.search(report))
+    mentions: list[Mention] = []
+    carried_side: str | None = None
+    for sentence in sentences:
+        ctx = SentenceContext(sentence.text, kb)
+        found = _hip_mentions(sentence, ctx, kb, report_is_hip, carried_side)
+        found += _stenosis_mentions(sentence, ctx, kb)
+        found += _listhesis_mentions(sentence, ctx, kb)
+        side_here = _sides(sentence.text, kb)
+        if side_here and kb.hip_anchor.search(sentence.text):
+            carried_side = side_here[-1][0]
+        for m in found:
+            m.source = source
+        mentions.extend(found)
+    return mentions
+
+
+# --- hip -------------------------------------------------------------------------------
+
+def _hip_mentions(sentence: Sentence, ctx: SentenceContext, kb: NlpKnowledge,
+                  report_is_hip: bool, carried_side: str | None) -> list[Mention]:
+    text = sentence.text
+    hip_anchors = [m.start() for m in kb.hip_anchor.finditer(text)]
+    other_anchors = [m.start() for m in kb.other_anchor.finditer(text)]
+    if not hip_anchors and (not report_is_hip or other_anchors):
+        return []
+    out: list[Mention] = []
+    taken: list[tuple[int, int]] = []
+
+    def about_hip(start: int) -> bool:
+        if not other_anchors:
+            return True
+        if not hip_anchors:
+            return False
+        nearest_hip = min(abs(a - start) for a in hip_anchors)
+        return nearest_hip <= min(abs(a - start) for a in other_anchors)
+
+    def add(rule: str, m: re.Match[str], **values: object) -> Mention | None:
+        if any(s < m.end() and m.start() < e for s, e in taken) or not about_hip(m.start()):
+            return None
+        taken.append((m.start(), m.end()))
+        mention = Mention("hip_oa", rule, text, m.start(), m.end(),
+                          ctx.modifiers(m.start(), m.end()),
+                          side=_side_near(text, m.start(), m.end(), ctx, kb) or carried_side)
+        for key, value in values.items():
+            setattr(mention, key, value)
+        out.append(mention)
+        return mention
+
+    for m in kb.arthroplasty.finditer(text):
+        hit = add("hip_arthroplasty", m)
+        if hit:
+            hit.field = "hip_arthroplasty"
+    for m in kb.kl_explicit.finditer(text):
+        g = m.group("grade").lower()
+        add("kellgren_lawrence_explicit", m, kellgren_lawrence=int(g) if g.isdigit() else _ROMAN[g])
+    for rx in kb.hip_normal:
+        for m in rx.finditer(text):
+            add("hip_normal", m, kellgren_lawrence=0, normal=True)
+    for target, rx in kb.hip_targets:
+        for m in rx.finditer(text):
+            step = _severity_before(text, m.start(), ctx, kb)
+            add(target.id, m, kellgren_lawrence=target.grades[step or "unqualified"])
+    return out
+
+
+def _sides(text: str, kb: NlpKnowledge) -> list[tuple[str, int, int]]:
+    found = [(side, m.start(), m.end()) for side, rx in kb.sides for m in rx.finditer(text)]
+    return sorted(found, key=lambda s: s[1])
+
+
+def _side_near(text: str, start: int, end: int, ctx: SentenceContext,
+               kb: NlpKnowledge) -> str | None:
+    """The side word closest to a finding, preferring its own clause."""
+    c_start, c_end = ctx.clause_of(start)
+    sides = _sides(text, kb)
+    in_clause = [s for s in sides if c_start <= s[1] < c_end]
+    pool = in_clause or sides
+    if not pool:
+        return None
+    return min(pool, key=lambda s: min(abs(s[1] - end), abs(s[2] - start)))[0]
+
+
+def _severity_before(text: str, start: int, ctx: SentenceContext,
+                     kb: NlpKnowledge) -> Severity | None:
+    """The severity adjective qualifying a finding: the nearest one before it in its clause
+    (a range takes its lower step), else one stated right after it ("stenosis is severe")."""
+    c_start, _ = ctx.clause_of(start)
+    window_start = max(c_start, start - 45)
+    before = text[window_start:start]
+    ranges = list(kb.severity_range.finditer(before))
+    words = list(kb.any_severity.finditer(before))
+    if ranges and (not words or ranges[-1].end() >= words[-1].end()):
+        low = _step(ranges[-1].group("low"), kb)
+        if low:
+            return low
+    if words:
+        return _step(words[-1].group(0), kb)
+    return None
+
+
+def _severity_after(text: str, end: int, ctx: SentenceContext,
+                    kb: NlpKnowledge) -> Severity | None:
+    _, c_end = ctx.clause_of(end - 1)
+    after = text[end:min(c_end, end + 30)]
+    m = re.match(r"\s*(?:,|:|is|are|appears?|which is|measuring)?\s*(?:\w+\s+){0,1}?", after)
+    rest = after[m.end():] if m else after
+    w = kb.any_severity.match(rest)
+    return _step(w.group(0), kb) if w else None
+
+
+def _step(word: str, kb: NlpKnowledge) -> Severity | None:
+    for step, rx in kb.severity_words:
+        if rx.fullmatch(word) or rx.search(word):
+            return step
+    return None
+
+
+# --- lumbar stenosis --------------------------------------------------------------------
+
+def _stenosis_mentions(sentence: Sentence, ctx: SentenceContext,
+                       kb: NlpKnowledge) -> list[Mention]:
+    text = sentence.text
+    if kb.hip_anchor.search(text) and not kb.other_anchor.search(text):
+        return []
+    out: list[Mention] = []
+    taken: list[tuple[int, int]] = []
+    for rx in kb.stenosis_normal:
+        for m in rx.finditer(text):
+            taken.append((m.start(), m.end()))
+            out.append(Mention("lumbar_stenosis", "stenosis_normal", text, m.start(), m.end(),
+                               ctx.modifiers(m.start(), m.end()), severity="none", normal=True))
+    for target, rx in kb.stenosis_targets:
+        for m in rx.finditer(text):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            step = _severity_before(text, m.start(), ctx, kb) or _severity_after(
+                text, m.end(), ctx, kb)
+            out.append(Mention("lumbar_stenosis", target.id, text, m.start(), m.end(),
+                               ctx.modifiers(m.start(), m.end()), type=target.type,
+                               severity=_STENOSIS_SEVERITY[step] if step else None))
+    if not out:
+        return out
+    out.sort(key=lambda m: m.start)
+    spans = level_spans(text, kb)
+    for span in spans:
+        nearest = min(out, key=lambda m: _gap(m.start, m.end, span.start, span.end))
+        nearest.levels.extend(lv for lv in span.levels if lv not in nearest.levels)
+    on_levels = [lv for m in kb.listhesis_on.finditer(text)
+                 for lv in normalise_level(m.group("upper"), m.group("lower"))]
+    fallback = [lv for s in spans for lv in s.levels] + on_levels or list(sentence.heading_levels)
+    for mention in out:
+        if not mention.levels:
+            mention.levels = list(dict.fromkeys(fallback))
+    return out
+
+
+def _gap(a_start: int, a_end: int, b_start: int, b_end: int) -> int:
+    if b_start >= a_end:
+        return b_start - a_end
+    if a_start >= b_end:
+        return a_start - b_end + 1  # a level written before a finding binds slightly less
+    return 0
+
+
+# --- spondylolisthesis ------------------------------------------------------------------
+
+def _listhesis_mentions(sentence: Sentence, ctx: SentenceContext,
+                        kb: NlpKnowledge) -> list[Mention]:
+    text = sentence.text
+    sl = kb.lumbar.spondylolisthesis
+    out: list[Mention] = []
+    excluded = [(m.start(), m.end()) for m in kb.listhesis_excluded.finditer(text)]
+    for m in kb.listhesis.finditer(text):
+        if any(s < m.end() and m.start() < e for s, e in excluded):
+            continue
+        if m.group(0).lower() == "slip" and not level_spans(text, kb) \
+                and not kb.listhesis_on.search(text):
+            continue
+        mention = Mention("spondylolisthesis", "spondylolisthesis", text, m.start(), m.end(),
+                          ctx.modifiers(m.start(), m.end()))
+        mention.levels = _listhesis_level(text, m.start(), m.end(), sentence, kb)
+        mention.grade = _listhesis_grade(text, m.start(), m.end(), ctx, kb)
+        if mention.grade is None and "ptosis" in m.group(0).lower():
+            mention.grade = sl.spondyloptosis_grade
+        out.append(mention)
+    return out
+
+
+def _listhesis_level(text: str, start: int, end: int, sentence: Sentence,
+                     kb: NlpKnowledge) -> list[str]:
+    candidates: list[tuple[int, list[str]]] = []
+    for m in kb.listhesis_on.finditer(text):
+        candidates.append((_gap(start, end, m.start(), m.end()),
+                           normalise_level(m.group("upper"), m.group("lower"))))
+    if not candidates:
+        for span in level_spans(text, kb):
+            candidates.append((_gap(start, end, span.start, span.end), list(span.levels)))
+    if not candidates:
+        for m in kb.single_vertebra.finditer(text):
+            below = normalise_level(m.group("vertebra"), str(int(m.group("vertebra")[1]) + 1)
+                                    if m.group("vertebra")[1] != "5" else "S1")
+            candidates.append((_gap(start, end, m.start(), m.end()), below))
+    candidates = [c for c in candidates if c[1]]
+    if candidates:
+        return min(candidates, key=lambda c: c[0])[1][:1]
+    return list(sentence.heading_levels[:1])
+
+
+def _listhesis_grade(text: str, start: int, end: int, ctx: SentenceContext,
+                     kb: NlpKnowledge) -> int | None:
+    sl = kb.lumbar.spondylolisthesis
+    c_start, c_end = ctx.clause_of(start)
+    clause = text[c_start:c_end]
+    best: tuple[int, int] | None = None
+    for m in kb.listhesis_grade.finditer(clause):
+        g = (m.group("grade") or m.group("grade2")).lower()
+        grade = int(g) if g.isdigit() else _ROMAN[g]
+        dist = _gap(start - c_start, end - c_start, m.start(), m.end())
+        if best is None or dist < best[0]:
+            best = (dist, min(grade, sl.spondyloptosis_grade))
+    if best:
+        return best[1]
+    for m in kb.listhesis_percent.finditer(clause):
+        pct = float(m.group("pct"))
+        for row in sl.percent_grades:
+            if pct <= row.up_to_pct:
+                return row.grade
+    return None
+
+
+# --- aggregation ------------------------------------------------------------------------
+
+def aggregate(mentions: list[Mention]) -> tuple[ImagingFindings, list[str]]:
+    """Combine mentions into the case's imaging fields (see the module docstring)."""
+    replaced = _replaced_sides(mentions)
+    hip = _aggregate_hip([m for m in mentions if m.field == "hip_oa"], replaced)
+    stenosis = _aggregate_stenosis([m for m in mentions if m.field == "lumbar_stenosis"])
+    listhesis = _aggregate_listhesis([m for m in mentions if m.field == "spondylolisthesis"])
+    return (ImagingFindings(hip_oa=hip, lumbar_stenosis=stenosis, spondylolisthesis=listhesis),
+            sorted(replaced))
+
+
+def _replaced_sides(mentions: list[Mention]) -> set[str]:
+    sides: set[str] = set()
+    for m in mentions:
+        if m.field == "hip_arthroplasty" and not m.mods.negated and not m.mods.uncertain:
+            if m.side == "bilateral":
+                sides.update(("left", "right"))
+            elif m.side:
+                sides.add(m.side)
+    return sides
+
+
+def _aggregate_hip(mentions: list[Mention], replaced: set[str]) -> HipOA | None:
+    positive: dict[str | None, int] = {}
+    normal: dict[str | None, int] = {}
+    for m in mentions:
+        if m.kellgren_lawrence is None:
+            continue
+        sides: list[str | None] = ["left", "right"] if m.side == "bilateral" else [m.side]
+        for side in sides:
+            if side in replaced:
+                continue
+            if m.asserted and not m.mods.historical:
+                positive[side] = max(positive.get(side, 0), m.kellgren_lawrence)
+            elif m.denied:
+                normal[side] = 0
+    chosen = positive or normal
+    if not chosen:
+        return None
+    grade = max(chosen.values())
+    named = {s for s in chosen if s is not None}
+    if positive:
+        named = {s for s in named if positive.get(s, 0) >= 1}
+    side = "bilateral" if named == {"left", "right"} else (named.pop() if len(named) == 1 else None)
+    return HipOA(side=side, kellgren_lawrence=grade)  # type: ignore[arg-type]
+
+
+def _aggregate_stenosis(mentions: list[Mention]) -> LumbarStenosis | None:
+    positive = [m for m in mentions if m.asserted and not m.mods.historical]
+    if not positive:
+        if any(m.denied for m in mentions):
+            return LumbarStenosis(severity="none")
+        return None
+    ranked = [m for m in positive if m.severity]
+    worst = max((_STENOSIS_RANK[m.severity] for m in ranked if m.severity), default=None)
+    top = [m for m in ranked if m.severity and _STENOSIS_RANK[m.severity] == worst] or positive
+    typed = sorted((m for m in top if m.type), key=lambda m: _TYPE_PRIORITY[m.type or "central"])
+    if not typed:
+        typed = sorted((m for m in positive if m.type),
+                       key=lambda m: _TYPE_PRIORITY[m.type or "central"])
+    levels = sorted({lv for m in positive for lv in m.levels}, key=level_order)
+    return LumbarStenosis(
+        severity=top[0].severity if ranked else None,  # type: ignore[arg-type]
+        levels=levels or None,
+        type=typed[0].type if typed else None,  # type: ignore[arg-type]
+    )
+
+
+def _aggregate_listhesis(mentions: list[Mention]) -> Spondylolisthesis | None:
+    positive = [m for m in mentions if m.asserted]
+    if not positive:
+        return None
+    best = max(positive, key=lambda m: (m.grade or 0, bool(m.levels)))
+    level = best.levels[0] if best.levels else next(
+        (m.levels[0] for m in positive if m.levels), None)
+    return Spondylolisthesis(level=level, grade=best.grade)
+
+
+__all__ = [
+    "SEVERITY_ORDER",
+    "EvidenceItem",
+    "ImagingFindings",
+    "Mention",
+    "ReportReading",
+    "find_mentions",
+    "read_report",
+]
