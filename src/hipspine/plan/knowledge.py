@@ -7,11 +7,11 @@ citations. The core receives a `PlanKnowledge`, so tests can hand it a tiny one.
 from __future__ import annotations
 
 import functools
+
 from pydantic import Field
 
 from hipspine.kb import KBModel, Verification, load_section
 from hipspine.models.plan import Organ, Recommendation, Target, Tier
-
 
 TIER_ORDER: tuple[Tier, ...] = (
     "urgent", "work_up", "conservative", "injection", "surgical_referral")
