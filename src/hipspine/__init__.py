@@ -12,9 +12,28 @@ analytics library. Typical use::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from hipspine.errors import HipspineError, InputError, KnowledgeBaseError, NotFoundError
 from hipspine.models import Assessment, Case, parse_case
 from hipspine.version import ENGINE_VERSION
+
+if TYPE_CHECKING:
+    from hipspine.assess.knowledge import AssessmentKnowledge
+
+
+def load_knowledge() -> AssessmentKnowledge:
+    """The packaged assessment knowledge base, validated at first load and cached."""
+    from hipspine.assess.api import load_knowledge as _load
+
+    return _load()
+
+
+def assess(case: Case | dict[str, Any] | str, kb: AssessmentKnowledge | None = None) -> Assessment:
+    """Assess one case (a `Case`, dict or JSON text): verdict, sources, reasons, next tests."""
+    from hipspine.assess.api import assess as _assess
+
+    return _assess(case, kb)
 
 __all__ = [
     "ENGINE_VERSION",
@@ -24,5 +43,7 @@ __all__ = [
     "InputError",
     "KnowledgeBaseError",
     "NotFoundError",
+    "assess",
+    "load_knowledge",
     "parse_case",
 ]

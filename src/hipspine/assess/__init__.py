@@ -10,7 +10,24 @@ runs the report reader and the instruments when they are installed.
 
 from __future__ import annotations
 
+import sys
+import types
+from typing import Any
+
 from hipspine.assess.engine import assess_case
 from hipspine.assess.knowledge import AssessmentKnowledge, load_assessment_knowledge
+
+
+class _CallablePackage(types.ModuleType):
+    """Importing this package rebinds `hipspine.assess` from the public function to the
+    package; making the package callable keeps `hipspine.assess(case)` working either way."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from hipspine.assess.api import assess
+
+        return assess(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage
 
 __all__ = ["AssessmentKnowledge", "assess_case", "load_assessment_knowledge"]

@@ -67,6 +67,11 @@ def finding_state(f: CompiledFinding, case: Any) -> bool | None:
     return False if f.absent(case) is True else None
 
 
+def _from_text(fields: tuple[str, ...], from_text: frozenset[str]) -> bool:
+    """A finding came from text when the reader filled its field or a parent of it."""
+    return any(path == t or path.startswith(t + ".") for path in fields for t in from_text)
+
+
 def _shown(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
@@ -82,7 +87,7 @@ def estimate_sources(ck: CompiledKnowledge, case: Any,
         if state is None:
             continue
         value = _shown(f.value_of(case))
-        texty = bool(from_text) and any(path in from_text for path in f.fields)
+        texty = bool(from_text) and _from_text(f.fields, from_text)
         for lk in f.likelihoods:
             lr = lk.lr_positive if state else lk.lr_negative
             if lr is None:

@@ -1,0 +1,74 @@
+"""The adapter-facing entry point: validate, read free text if a reader exists, assess.
+
+`assess` wraps the pure `assess_case` with the optional neighbours: the report reader
+(`hipspine.nlp.enrich_case`) fills imaging findings from `imaging.reports`/`notes` and the
+contributions it enabled are marked `from_text`; without it the assessment says which texts
+were not read. Instrument results (`hipspine.instruments`) are displayed, never added as
+extra likelihood ratios (their items are already counted as findings).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from hipspine.assess.engine import assess_case
+from hipspine.assess.knowledge import AssessmentKnowledge, load_assessment_knowledge
+from hipspine.models import parse_case
+from hipspine.models.assessment import Assessment, InstrumentResult
+from hipspine.models.case import Case
+
+
+def load_knowledge() -> AssessmentKnowledge:
+    """The packaged assessment knowledge, validated at first load and cached."""
+    return load_assessment_knowledge()
+
+
+def assess(case: Case | dict[str, Any] | str, kb: AssessmentKnowledge | None = None,
+           *, read_texts: bool = True) -> Assessment:
+    """Assess a case (a `Case`, a dict or JSON text); bad input raises `InputError`.
+
+    >>> assess({"format": "hipspine.case/1", "age": 72}).verdict
+    'indeterminate'
+    """
+    parsed = case if isinstance(case, Case) else parse_case(case)
+    knowledge = kb or load_knowledge()
+    from_text: list[str] = []
+    not_read = _texts(parsed)
+    if not_read and read_texts:
+        enriched = _enrich(parsed)
+        if enriched is not None:
+            parsed, from_text, read = enriched
+            not_read = [t for t in not_read if t not in set(read)]
+    return assess_case(parsed, knowledge, from_text=from_text,
+                       instruments=_instruments(parsed), texts_not_read=not_read)
+
+
+def _texts(case: Case) -> list[str]:
+    return ([f"imaging.reports[{i}]" for i in range(len(case.imaging.reports))]
+            + [f"notes[{i}]" for i in range(len(case.notes))])
+
+
+def _enrich(case: Case) -> tuple[Case, list[str], list[str]] | None:
+    try:
+        nlp = importlib.import_module("hipspine.nlp")
+    except ImportError:
+        return None
+    enrich = getattr(nlp, "enrich_case", None)
+    if enrich is None:
+        return None
+    result = enrich(case)
+    read = [str(t) for t in getattr(result, "texts_read", [])]
+    return result.case, [str(p) for p in result.from_text], read
+
+
+def _instruments(case: Case) -> list[InstrumentResult]:
+    try:
+        inst = importlib.import_module("hipspine.instruments")
+    except ImportError:
+        return []
+    evaluate_all = getattr(inst, "evaluate_all", None)
+    loader = getattr(inst, "load_instrument_knowledge", None)
+    if evaluate_all is None or loader is None:
+        return []
+    return list(evaluate_all(case, loader()))
