@@ -212,3 +212,20 @@ def test_unknown_findings_fire_no_rules():
     plan = make_plan(case(), assessment("hip"), KB)
     assert not any(r.startswith("medication.nsaid_") for r in plan.rules_fired)
     assert plan.lifestyle == []
+
+
+def test_failed_hip_replacement_is_not_offered_again_as_new():
+    c = case(history={"prior_treatments": [
+        {"type": "physiotherapy", "target": "hip", "relief_pct": 0},
+        {"type": "total_hip_arthroplasty", "target": "hip", "relief_pct": 10}]},
+        imaging={"hip_oa": {"kellgren_lawrence": 4}})
+    plan = make_plan(c, assessment("hip"), KB)
+    assert "hip_surgical_referral" not in [s.id for s in plan.steps]
+    assert any(t.type == "total_hip_arthroplasty" for t in plan.already_tried)
+
+
+def test_motor_deficit_red_flag_targets_the_spine():
+    flag = RedFlag(id="motor_deficit", finding="weakness", action="same-day assessment",
+                   citation="nice_ng59_plan")
+    plan = make_plan(case(), assessment("hip", red_flags=[flag]), KB)
+    assert plan.steps[0].target == "spine"
