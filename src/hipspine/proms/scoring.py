@@ -8,7 +8,8 @@ numbers live there with their citations, never here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -103,84 +104,111 @@ def validate_items(instrument: Instrument, items: Responses) -> list[int | None]
     return clean
 
 
+@dataclass(frozen=True)
+class Computed:
+    """The numbers of one scoring, before any wording: shared by `score_instrument` and bulk
+    writers (synthetic cohorts) so every path applies the same rules."""
+
+    value: float | None
+    status: Status
+    missing: list[str]
+    raw: float | None = None
+    profile: str | None = None
+    subscales: dict[str, float | None] | None = None
+    imputed: int = 0
+
+
+def compute(instrument: Instrument, main: Sequence[int | None]) -> Computed:
+    """Apply the instrument's scoring method and missing-item rule to in-range responses."""
+    method = instrument.scoring
+    if method == "subscale_means":
+        return _subscale_means(instrument, main)
+    missing = [item.id for item, v in zip(instrument.items, main, strict=False) if v is None]
+    rule = instrument.missing_rule.max_missing
+    if rule is not None and len(missing) > rule:
+        return Computed(None, "incomplete", missing)
+    answered = [v for v in main if v is not None]
+    if method == "percent_of_answered_maximum":
+        maximum = instrument.items[0].max
+        return Computed(round(sum(answered) / (maximum * len(answered)) * 100, DECIMALS),
+                        "scored", missing)
+    if method == "sum_with_mean_imputation":
+        mean = sum(answered) / len(answered)
+        return Computed(round(sum(answered) + mean * len(missing), DECIMALS), "scored",
+                        missing, imputed=len(missing))
+    if method == "single_item":
+        return Computed(float(answered[0]), "scored", missing)
+    if method == "sum_then_conversion_table":
+        raw = float(sum(answered))
+        if instrument.conversion_table is None:
+            return Computed(None, "unavailable", missing, raw=raw)
+        return Computed(round(instrument.conversion_table.values[int(raw)], DECIMALS),
+                        "scored", missing, raw=raw)
+    if method == "health_profile":
+        return Computed(None, "scored", missing, profile="".join(str(v) for v in main))
+    raise AssertionError(method)  # pragma: no cover - the Literal type makes this unreachable
+
+
 def score_instrument(instrument: Instrument, items: Responses, *, engine_version: str,
                      knowledge_version: str) -> PromScore:
     """Score validated responses with the instrument's own method and missing-item rule."""
     clean = validate_items(instrument, items)
     main = clean[: len(instrument.items)]
     extra = clean[len(instrument.items):]
-    missing = [item.id for item, v in zip(instrument.items, main, strict=False) if v is None]
     extras = {item.id: float(v) for item, v in
               zip(instrument.optional_items, extra, strict=False) if v is not None}
-    base: dict[str, Any] = {
-        "instrument": instrument.id,
-        "instrument_version": instrument.version,
-        "range": instrument.range,
-        "higher_is_better": instrument.higher_is_better,
-        "citation": instrument.scoring_source.citation,
-        "thresholds": [_threshold_ref(t) for t in instrument.thresholds],
-        "engine_version": engine_version,
-        "knowledge_version": knowledge_version,
-        "extras": extras,
-    }
-    method = instrument.scoring
-    if method == "subscale_means":
-        return _subscale_means(instrument, main, base)
-    too_many = (instrument.missing_rule.max_missing is not None
-                and len(missing) > instrument.missing_rule.max_missing)
-    if too_many:
-        return PromScore(**base, score=None, status="incomplete", missing_items=missing,
-                         interpretation=(f"not scored: {len(missing)} item(s) missing; "
-                                         + instrument.missing_rule.description.strip()))
-    answered = [v for v in main if v is not None]
+    done = compute(instrument, main)
     notes: list[str] = []
-    if method == "percent_of_answered_maximum":
-        maximum = instrument.items[0].max
-        value: float | None = sum(answered) / (maximum * len(answered)) * 100
-    elif method == "sum_with_mean_imputation":
-        mean = sum(answered) / len(answered)
-        value = sum(answered) + mean * len(missing)
-        if missing:
-            notes.append(f"{len(missing)} missing item(s) replaced by the mean of the answered")
-    elif method == "single_item":
-        value = float(answered[0])
-    elif method == "sum_then_conversion_table":
-        raw = float(sum(answered))
-        base["raw_score"] = raw
-        if instrument.conversion_table is None:
-            reason = (instrument.conversion_unavailable_reason or "").strip()
-            return PromScore(**base, score=None, status="unavailable", missing_items=missing,
-                             interpretation=f"raw score {raw:g}; interval score unavailable",
-                             notes=[reason])
-        value = instrument.conversion_table.values[int(raw)]
-    elif method == "health_profile":
-        profile = "".join(str(v) for v in main)
+    if done.status == "incomplete" and instrument.scoring != "subscale_means":
+        text = (f"not scored: {len(done.missing)} item(s) missing; "
+                + instrument.missing_rule.description.strip())
+    elif instrument.scoring == "subscale_means":
+        parts = [f"{s.name} {done.subscales[s.id]:g}" for s in instrument.subscales
+                 if done.subscales and done.subscales[s.id] is not None]
+        text = "; ".join(parts) if parts else "not scored"
+        if instrument.interpretation.summary:
+            text += f" ({instrument.interpretation.summary.strip()})"
+    elif done.status == "unavailable":
+        text = f"raw score {done.raw:g}; interval score unavailable"
+        notes.append((instrument.conversion_unavailable_reason or "").strip())
+    elif done.profile is not None:
         vas = extras.get("eq_vas")
-        text = f"health profile {profile}" + (f", EQ VAS {vas:g}" if vas is not None else "")
-        return PromScore(**base, score=None, status="scored", missing_items=missing,
-                         profile=profile, interpretation=text,
-                         notes=[(instrument.interpretation.summary or "").strip()])
-    else:  # pragma: no cover - the Literal type makes this unreachable
-        raise AssertionError(method)
-    assert value is not None
-    value = round(value, DECIMALS)
-    return PromScore(**base, score=value, status="scored", missing_items=missing,
-                     interpretation=_interpret(instrument, value), notes=notes)
+        text = f"health profile {done.profile}" + (f", EQ VAS {vas:g}" if vas is not None
+                                                    else "")
+        notes.append((instrument.interpretation.summary or "").strip())
+    else:
+        assert done.value is not None
+        text = _interpret(instrument, done.value)
+        if done.imputed:
+            notes.append(f"{done.imputed} missing item(s) replaced by the mean of the answered")
+    subscales = {}
+    if done.subscales is not None:
+        for sub in instrument.subscales:
+            own = [i.id for i in instrument.items if i.subscale == sub.id]
+            subscales[sub.id] = SubscaleScore(score=done.subscales[sub.id], range=sub.range,
+                                              missing_items=[m for m in done.missing
+                                                             if m in own])
+    return PromScore(
+        instrument=instrument.id, instrument_version=instrument.version,
+        score=done.value, range=instrument.range,
+        higher_is_better=instrument.higher_is_better, status=done.status,
+        missing_items=done.missing, interpretation=text,
+        citation=instrument.scoring_source.citation, raw_score=done.raw,
+        subscales=subscales, profile=done.profile, extras=extras,
+        thresholds=[_threshold_ref(t) for t in instrument.thresholds], notes=notes,
+        engine_version=engine_version, knowledge_version=knowledge_version)
 
 
-def _subscale_means(instrument: Instrument, main: list[int | None],
-                    base: dict[str, Any]) -> PromScore:
-    subscales: dict[str, SubscaleScore] = {}
+def _subscale_means(instrument: Instrument, main: Sequence[int | None]) -> Computed:
+    subscales: dict[str, float | None] = {}
     missing: list[str] = []
     primary_score: float | None = None
     incomplete = False
+    padded = list(main) + [None] * (len(instrument.items) - len(main))
     for sub in instrument.subscales:
-        pairs = [(item, v) for item, v in zip(instrument.items, main, strict=False)
+        pairs = [(item, v) for item, v in zip(instrument.items, padded, strict=True)
                  if item.subscale == sub.id]
-        if len(pairs) < sum(1 for i in instrument.items if i.subscale == sub.id):
-            pairs += [(i, None) for i in instrument.items if i.subscale == sub.id][len(pairs):]
         answered = [v for _, v in pairs if v is not None]
-        sub_missing = [item.id for item, v in pairs if v is None]
         absent_block = not sub.required and not answered
         value = None
         if len(answered) >= sub.min_answered:
@@ -188,19 +216,12 @@ def _subscale_means(instrument: Instrument, main: list[int | None],
         elif sub.required:
             incomplete = True
         if not absent_block:
-            missing += sub_missing
-        subscales[sub.id] = SubscaleScore(score=value, range=sub.range,
-                                          missing_items=[] if absent_block else sub_missing)
+            missing += [item.id for item, v in pairs if v is None]
+        subscales[sub.id] = value
         if sub.primary:
             primary_score = value
-    parts = [f"{s.name} {subscales[s.id].score:g}" for s in instrument.subscales
-             if subscales[s.id].score is not None]
-    text = "; ".join(parts) if parts else "not scored"
-    if instrument.interpretation.summary:
-        text += f" ({instrument.interpretation.summary.strip()})"
     status: Status = "incomplete" if incomplete or primary_score is None else "scored"
-    return PromScore(**base, score=primary_score, status=status,
-                     missing_items=missing, subscales=subscales, interpretation=text)
+    return Computed(primary_score, status, missing, subscales=subscales)
 
 
 def _interpret(instrument: Instrument, value: float) -> str:
