@@ -29,7 +29,7 @@ SESSION_COOKIE = "hipspine_session"
 def create_app(settings: WebSettings | None = None, engine: Any | None = None) -> FastAPI:
     """Build the app on the registry `engine` (default: the one `settings.database_url` names)."""
     from hipspine.registry import get_engine
-    from hipspine.web.routes import api_clinical, api_registry, auth, pages
+    from hipspine.web.routes import admin, api_clinical, api_registry, auth, pages, tools
 
     settings = settings or WebSettings()
     logfilter.install()
@@ -68,7 +68,7 @@ def create_app(settings: WebSettings | None = None, engine: Any | None = None) -
             swagger_favicon_url="/static/swagger/favicon-32x32.png",
         )
 
-    for module in (api_clinical, api_registry, auth, pages):
+    for module in (api_clinical, api_registry, auth, pages, tools, admin):
         app.include_router(module.router)
     _mount_cds(app)
     return app

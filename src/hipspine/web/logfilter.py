@@ -14,7 +14,8 @@ import re
 # Path segments that are followed by an identifier of a patient or their records.
 _ID_COLLECTIONS = ("patients", "patient", "episodes", "treatments", "assessments", "proms",
                    "self-report", "submissions", "users")
-_ID_AFTER = re.compile(r"(/(?:" + "|".join(map(re.escape, _ID_COLLECTIONS)) + r")/)([^/?#\s]+)")
+_ID_AFTER = re.compile(r"(/(?:" + "|".join(map(re.escape, _ID_COLLECTIONS)) + r")/)"
+                       r"(?!new(?:[/?#\s]|$))([^/?#\s]+)")
 _QUERY = re.compile(r"\?[^\s\"']*")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b")

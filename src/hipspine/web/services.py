@@ -89,3 +89,23 @@ def study_summary(engine: Any) -> Any:
     """Engineer E's de-identified cohort summary."""
     result = _need("hipspine.studies", "study_summary")(engine)
     return result.model_dump(mode="json") if hasattr(result, "model_dump") else result
+
+
+def self_report_instruments() -> list[Any]:
+    """Engineer B's patient questionnaires (instruments scored from answers, not a case)."""
+    kb = _need("hipspine.instruments", "load_instrument_knowledge")()
+    return [d for d in kb.instruments if d.subject == "answers"]
+
+
+def self_report_questions(defn: Any) -> list[Any]:
+    return list(_need("hipspine.instruments", "questions")(defn))
+
+
+def score_self_report(instrument_id: str, answers: dict[str, Any]) -> Any:
+    kb = _need("hipspine.instruments", "load_instrument_knowledge")()
+    return _need("hipspine.instruments", "score_self_report")(instrument_id, answers, kb,
+                                                              "patient")
+
+
+def is_case_field(path: str) -> bool:
+    return bool(_need("hipspine.instruments.knowledge", "case_field_exists")(path))
