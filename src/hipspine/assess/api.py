@@ -57,7 +57,10 @@ def _enrich(case: Case) -> tuple[Case, list[str], list[str]] | None:
     enrich = getattr(nlp, "enrich_case", None)
     if enrich is None:
         return None
-    result = enrich(case)
+    try:
+        result = enrich(case)
+    except Exception:  # a failing optional reader must not block the assessment:
+        return None    # the texts are then reported as not read
     read = [str(t) for t in getattr(result, "texts_read", [])]
     return result.case, [str(p) for p in result.from_text], read
 
@@ -71,4 +74,7 @@ def _instruments(case: Case) -> list[InstrumentResult]:
     loader = getattr(inst, "load_instrument_knowledge", None)
     if evaluate_all is None or loader is None:
         return []
-    return list(evaluate_all(case, loader()))
+    try:
+        return list(evaluate_all(case, loader()))
+    except Exception:  # instruments are displayed only; their failure must not block
+        return []
