@@ -62,6 +62,7 @@ class HipFile(KBModel):
     other_anchor: str
     explicit_grade_pattern: str
     targets: list[HipTarget]
+    elliptical_pattern: str
     normal_patterns: list[str]
     arthroplasty_pattern: str
 
@@ -75,6 +76,7 @@ class StenosisTarget(KBModel):
 class StenosisSection(KBModel):
     evidence: Evidence
     targets: list[StenosisTarget]
+    elliptical_pattern: str
     normal_patterns: list[str]
 
 
@@ -136,6 +138,9 @@ class NlpKnowledge:
         self.kl_explicit = _rx(hip.explicit_grade_pattern)
         self.hip_targets = [(t, _rx(t.pattern)) for t in hip.targets]
         self.hip_normal = [_rx(p) for p in hip.normal_patterns]
+        self.hip_elliptical = _rx(hip.elliptical_pattern.replace("{severity}", f"(?:{any_word})"))
+        self.stenosis_elliptical = _rx(
+            lumbar.stenosis.elliptical_pattern.replace("{severity}", f"(?:{any_word})"))
         self.arthroplasty = _rx(hip.arthroplasty_pattern)
         self.stenosis_targets = [(t, _rx(t.pattern)) for t in lumbar.stenosis.targets]
         self.stenosis_normal = [_rx(p) for p in lumbar.stenosis.normal_patterns]

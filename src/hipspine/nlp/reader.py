@@ -192,10 +192,19 @@ def _hip_mentions(sentence: Sentence, ctx: SentenceContext, kb: NlpKnowledge,
     for rx in kb.hip_normal:
         for m in rx.finditer(text):
             add("hip_normal", m, kellgren_lawrence=0, normal=True)
+    first_target = None
     for target, rx in kb.hip_targets:
         for m in rx.finditer(text):
-            step = _severity_before(text, m.start(), ctx, kb)
-            add(target.id, m, kellgren_lawrence=target.grades[step or "unqualified"])
+            step = _severity_before(text, m.start(), ctx, kb) or _severity_after(text, m.end(), kb)
+            if add(target.id, m, kellgren_lawrence=target.grades[step or "unqualified"]):
+                first_target = first_target or target
+    if first_target is not None:
+        for m in kb.hip_elliptical.finditer(text):
+            step = _step(m.group("severity"), kb)
+            hit = add(f"{first_target.id}_elliptical", m,
+                      kellgren_lawrence=first_target.grades[step or "unqualified"])
+            if hit:
+                hit.side = m.group("side").lower()
     return out
 
 
@@ -234,11 +243,16 @@ def _severity_before(text: str, start: int, ctx: SentenceContext,
     return None
 
 
-def _severity_after(text: str, end: int, ctx: SentenceContext,
-                    kb: NlpKnowledge) -> Severity | None:
-    _, c_end = ctx.clause_of(end - 1)
-    after = text[end:min(c_end, end + 30)]
-    m = re.match(r"\s*(?:,|:|is|are|appears?|which is|measuring)?\s*(?:\w+\s+){0,1}?", after)
+_AFTER = re.compile(
+    r"\s*(?:(?:at|in|of|on)\s+(?:the\s+)?[\w/-]+(?:\s+(?:level|hip))?\s*)?"
+    r"(?:,|:|\bis\b|\bare\b|\bwas\b|\bappears?\b|\bwhich is\b|\bwhere it is\b)?\s*",
+    re.IGNORECASE)
+
+
+def _severity_after(text: str, end: int, kb: NlpKnowledge) -> Severity | None:
+    """A severity stated right after the finding: "stenosis at L4-5 is severe", "JSN, moderate"."""
+    after = text[end:end + 40]
+    m = _AFTER.match(after)
     rest = after[m.end():] if m else after
     w = kb.any_severity.match(rest)
     return _step(w.group(0), kb) if w else None
@@ -271,10 +285,21 @@ def _stenosis_mentions(sentence: Sentence, ctx: SentenceContext,
                 continue
             taken.append((m.start(), m.end()))
             step = _severity_before(text, m.start(), ctx, kb) or _severity_after(
-                text, m.end(), ctx, kb)
+                text, m.end(), kb)
             out.append(Mention("lumbar_stenosis", target.id, text, m.start(), m.end(),
                                ctx.modifiers(m.start(), m.end()), type=target.type,
                                severity=_STENOSIS_SEVERITY[step] if step else None))
+    targets = sorted((m for m in out if not m.normal), key=lambda m: m.start)
+    for m in kb.stenosis_elliptical.finditer(text):
+        if any(s <= m.start() < e for s, e in taken):
+            continue
+        before = [t for t in targets if t.end <= m.start()]
+        if not before:
+            continue
+        step = _step(m.group("severity"), kb)
+        out.append(Mention("lumbar_stenosis", f"{before[-1].rule}_elliptical", text, m.start(),
+                           m.end(), ctx.modifiers(m.start(), m.end()), type=before[-1].type,
+                           severity=_STENOSIS_SEVERITY[step] if step else None))
     if not out:
         return out
     out.sort(key=lambda m: m.start)
@@ -284,7 +309,8 @@ def _stenosis_mentions(sentence: Sentence, ctx: SentenceContext,
         nearest.levels.extend(lv for lv in span.levels if lv not in nearest.levels)
     on_levels = [lv for m in kb.listhesis_on.finditer(text)
                  for lv in normalise_level(m.group("upper"), m.group("lower"))]
-    fallback = [lv for s in spans for lv in s.levels] + on_levels or list(sentence.heading_levels)
+    fallback = ([lv for s in spans for lv in s.levels] + on_levels
+                or list(sentence.heading_levels) or list(sentence.previous_levels))
     for mention in out:
         if not mention.levels:
             mention.levels = list(dict.fromkeys(fallback))
@@ -340,7 +366,7 @@ def _listhesis_level(text: str, start: int, end: int, sentence: Sentence,
     candidates = [c for c in candidates if c[1]]
     if candidates:
         return min(candidates, key=lambda c: c[0])[1][:1]
-    return list(sentence.heading_levels[:1])
+    return list((sentence.heading_levels or sentence.previous_levels)[:1])
 
 
 def _listhesis_grade(text: str, start: int, end: int, ctx: SentenceContext,

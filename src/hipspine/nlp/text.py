@@ -30,6 +30,7 @@ class Sentence:
     text: str
     start: int
     heading_levels: tuple[str, ...]
+    previous_levels: tuple[str, ...] = ()  # the level of the clause before a semicolon
 
 
 def split_sentences(text: str, kb: NlpKnowledge) -> list[Sentence]:
@@ -40,12 +41,18 @@ def split_sentences(text: str, kb: NlpKnowledge) -> list[Sentence]:
         prefix = _LEVEL_PREFIX.match(line)
         heading = tuple(levels_in(prefix.group("levels"), kb)) if prefix else ()
         pos = 0
+        previous: tuple[str, ...] = ()
         for piece in _split_line(line):
             idx = line.find(piece, pos)
             pos = idx + len(piece)
             stripped = piece.strip()
-            if stripped:
-                out.append(Sentence(stripped, line_match.start() + idx, heading))
+            if not stripped:
+                continue
+            own = _LEVEL_PREFIX.match(stripped)
+            levels = tuple(levels_in(own.group("levels"), kb)) if own else heading
+            out.append(Sentence(stripped, line_match.start() + idx, levels, previous))
+            after_semicolon = line[pos:pos + 1] == ";"
+            previous = tuple(levels_in(stripped, kb)) if after_semicolon else ()
     return out
 
 
