@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from hipspine.models import parse_case
+from hipspine.models.case import Case
 from hipspine.nlp import enrich_case
 
 
-def _case(**parts: object) -> object:
+def _case(**parts: object) -> Case:
     return parse_case({"format": "hipspine.case/1", **parts})
 
 
