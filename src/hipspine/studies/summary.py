@@ -1,0 +1,548 @@
+"""The study summary: what a department's registry says about its plans, de-identified.
+
+`study_summary(engine, filters, options)` aggregates in the database (see `queries`), runs
+the pure statistics (`stats`) on the few aggregate rows, and withholds every cell that
+describes fewer than `min_cell` patients. The result is a JSON-serialisable Pydantic model
+(`hipspine.study/1`) that the CLI, the HTML report and the web dashboard all render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine
+
+from hipspine.errors import InputError
+from hipspine.proms.knowledge import Instrument, TimepointWindow
+from hipspine.studies.knowledge import StudyDefaults
+
+SCHEMA = "hipspine.study/1"
+STRATEGIES = ("conservative", "hip_first", "spine_first")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StudyFilters(_Model):
+    """Which patients the study covers."""
+
+    synthetic: Literal["include", "exclude", "only"] = "include"
+    verdicts: list[str] = Field(default_factory=list)
+    sex: Literal["female", "male", "other"] | None = None
+    age_min: int | None = Field(default=None, ge=0, le=120)
+    age_max: int | None = Field(default=None, ge=0, le=120)
+
+
+class StudyOptions(_Model):
+    """How the study is computed; None means the cited default from the knowledge base."""
+
+    min_cell: int | None = Field(default=None, ge=1)
+    windows: list[TimepointWindow] | None = None
+    outcome_timepoint: str | None = None
+    confidence_level: float = Field(default=0.95, gt=0.5, lt=1.0)
+
+
+class Cited(_Model):
+    citation: str
+    verified: str
+    note: str | None = None
+
+
+class WindowUsed(Cited):
+    timepoint: str
+    from_day: int
+    to_day: int
+    target_day: int
+
+
+class ThresholdUsed(Cited):
+    instrument: str
+    id: str
+    kind: str
+    value: float
+    unit: str
+    population: str
+    default: bool
+
+
+class CohortCounts(_Model):
+    patients: int | None
+    operated: int | None
+    conservative: int | None
+    hip_first: int | None
+    spine_first: int | None
+    reoperated: int | None
+    synthetic: int | None
+    suppressed: list[str] = Field(default_factory=list)
+
+
+class CompletenessRow(_Model):
+    instrument: str
+    timepoint: str
+    eligible: int | None
+    preoperative: int | None
+    postoperative: int | None
+    paired: int | None
+    preoperative_pct: float | None
+    postoperative_pct: float | None
+    paired_pct: float | None
+    suppressed: bool
+
+
+class TrajectoryPoint(_Model):
+    instrument: str
+    strategy: str
+    timepoint: str
+    n: int | None
+    mean: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    suppressed: bool
+
+
+class ResponderRate(_Model):
+    threshold_id: str
+    kind: str
+    value: float
+    unit: str
+    default: bool
+    responders: int | None
+    rate: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    suppressed: bool
+
+
+class ChangeRow(_Model):
+    instrument: str
+    higher_is_better: bool | None
+    strategy: str
+    timepoint: str
+    n: int | None
+    mean_change: float | None
+    sd: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    responders: list[ResponderRate]
+    suppressed: bool
+
+
+class SurvivalPoint(_Model):
+    time: float
+    survival: float
+    lower: float
+    upper: float
+    at_risk: int
+
+
+class SurvivalCurve(_Model):
+    analysis: Literal["time_to_surgery", "time_to_reoperation"]
+    group: str
+    n: int | None
+    events: int | None
+    points: list[SurvivalPoint]
+    at_days: list[dict[str, float | int | None]]
+    suppressed: bool
+
+
+class BalanceLine(_Model):
+    covariate: str
+    level: str
+    smd_before: float
+    smd_after: float
+
+
+class StrategyComparison(_Model):
+    id: str
+    label: str
+    instrument: str
+    higher_is_better: bool | None
+    timepoint: str
+    treated: str
+    control: str
+    n_treated: int | None
+    n_control: int | None
+    mean_change_treated: float | None
+    mean_change_control: float | None
+    difference: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    max_smd_before: float | None
+    max_smd_after: float | None
+    balanced: bool | None
+    balance: list[BalanceLine]
+    suppressed: bool
+    note: str | None = None
+
+
+class StudySummary(_Model):
+    schema_: str = Field(SCHEMA, alias="schema")
+    engine_version: str
+    knowledge_version: str
+    generated_at: str
+    database: str
+    data_cutoff: str | None
+    filters: StudyFilters
+    min_cell: int
+    suppression: Cited
+    confidence_level: float
+    outcome_timepoint: str
+    windows: list[WindowUsed]
+    thresholds: list[ThresholdUsed]
+    methods: dict[str, Cited]
+    cohort: CohortCounts
+    completeness: list[CompletenessRow]
+    trajectories: list[TrajectoryPoint]
+    change: list[ChangeRow]
+    survival: list[SurvivalCurve]
+    comparisons: list[StrategyComparison]
+    notes: list[str]
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, indent=2)
+
+
+Progress = Callable[[str], None]
+
+
+def _small(n: int | None, min_cell: int) -> bool:
+    return n is None or n < min_cell
+
+
+def _pct(part: int | None, whole: int | None) -> float | None:
+    if part is None or not whole:
+        return None
+    return round(100.0 * part / whole, 1)
+
+
+def _cohort(counts: dict[str, int], min_cell: int) -> CohortCounts:
+    values: dict[str, Any] = {}
+    hidden = []
+    for key in ("patients", "operated", "conservative", "hip_first", "spine_first",
+                "reoperated", "synthetic"):
+        n = counts.get(key, 0)
+        # zero reveals nobody; 1..min_cell-1 would
+        if 0 < n < min_cell:
+            values[key] = None
+            hidden.append(key)
+        else:
+            values[key] = n
+    return CohortCounts(**values, suppressed=hidden)
+
+
+def _completeness(frame: pd.DataFrame, min_cell: int) -> list[CompletenessRow]:
+    rows = []
+    for r in frame.itertuples(index=False):
+        eligible = int(r.eligible)
+        counts: dict[str, int | None] = {
+            "preoperative": int(r.preoperative), "postoperative": int(r.postoperative),
+            "paired": int(r.paired)}
+        suppressed = eligible < min_cell
+        for key, value in counts.items():
+            if value is not None and 0 < value < min_cell:
+                counts[key] = None
+                suppressed = True
+        shown_eligible = None if eligible < min_cell else eligible
+        rows.append(CompletenessRow(
+            instrument=str(r.instrument), timepoint=str(r.timepoint), eligible=shown_eligible,
+            **counts,
+            preoperative_pct=_pct(counts["preoperative"], shown_eligible),
+            postoperative_pct=_pct(counts["postoperative"], shown_eligible),
+            paired_pct=_pct(counts["paired"], shown_eligible),
+            suppressed=suppressed))
+    return rows
+
+
+def _with_all(frame: pd.DataFrame, sum_columns: list[str]) -> pd.DataFrame:
+    """Add strategy 'all' rows (sums over strategies) to a per-strategy aggregate."""
+    if frame.empty:
+        return frame
+    total = frame.groupby(["instrument", "timepoint"], as_index=False)[sum_columns].sum()
+    total["strategy"] = "all"
+    return pd.concat([total, frame], ignore_index=True)
+
+
+def _timepoint_order(windows: list[TimepointWindow]) -> dict[str, int]:
+    return {w.timepoint: w.target_day for w in windows}
+
+
+def _trajectories(frame: pd.DataFrame, min_cell: int, level: float,
+                  order: dict[str, int]) -> list[TrajectoryPoint]:
+    from hipspine.studies.stats import mean_ci
+
+    out: list[TrajectoryPoint] = []
+    frame = _with_all(frame, ["n", "sum_x", "sum_x2"])
+    if frame.empty:
+        return out
+    frame = frame.assign(_o=frame["timepoint"].map(order)).sort_values(
+        ["instrument", "strategy", "_o"])
+    for r in frame.itertuples(index=False):
+        n = int(r.n)
+        if n < min_cell:
+            out.append(TrajectoryPoint(instrument=r.instrument, strategy=r.strategy,
+                                       timepoint=r.timepoint, n=None, mean=None,
+                                       ci_lower=None, ci_upper=None, suppressed=True))
+            continue
+        ci = mean_ci(n, float(r.sum_x), float(r.sum_x2), level)
+        out.append(TrajectoryPoint(instrument=r.instrument, strategy=r.strategy,
+                                   timepoint=r.timepoint, n=n, mean=ci.mean,
+                                   ci_lower=ci.lower, ci_upper=ci.upper, suppressed=False))
+    return out
+
+
+def _thresholds(instruments: dict[str, Instrument], present: list[str]) -> list[ThresholdUsed]:
+    used = []
+    for ins_id in present:
+        instrument = instruments.get(ins_id)
+        if instrument is None:
+            continue
+        for t in instrument.thresholds:
+            if t.applies_to != "change" or t.subscale is not None:
+                continue
+            used.append(ThresholdUsed(
+                instrument=ins_id, id=t.id, kind=t.kind, value=t.value, unit=t.unit,
+                population=t.population, default=t.default, citation=t.citation,
+                verified=t.verified, note=t.note))
+    return used
+
+
+def _change(frame: pd.DataFrame, thresholds: list[ThresholdUsed],
+            instruments: dict[str, Instrument], min_cell: int, level: float,
+            order: dict[str, int]) -> list[ChangeRow]:
+    from hipspine.studies.stats import mean_ci, wilson_ci
+
+    ids = [t.id for t in thresholds]
+    frame = _with_all(frame, ["n", "sum_x", "sum_x2", *ids])
+    if frame.empty:
+        return []
+    frame = frame.assign(_o=frame["timepoint"].map(order)).sort_values(
+        ["instrument", "strategy", "_o"])
+    rows = []
+    for r in frame.to_dict("records"):
+        n = int(r["n"])
+        ins = instruments.get(r["instrument"])
+        small = n < min_cell
+        ci = mean_ci(n, float(r["sum_x"]), float(r["sum_x2"]), level)
+        rates = []
+        for t in thresholds:
+            if t.instrument != r["instrument"]:
+                continue
+            k = int(r[t.id])
+            hidden = small or 0 < k < min_cell or 0 < n - k < min_cell
+            lo, hi = wilson_ci(k, n, level)
+            rates.append(ResponderRate(
+                threshold_id=t.id, kind=t.kind, value=t.value, unit=t.unit, default=t.default,
+                responders=None if hidden else k, rate=None if hidden else k / n,
+                ci_lower=None if hidden else lo, ci_upper=None if hidden else hi,
+                suppressed=hidden))
+        rows.append(ChangeRow(
+            instrument=r["instrument"], higher_is_better=ins.higher_is_better if ins else None,
+            strategy=r["strategy"], timepoint=r["timepoint"], n=None if small else n,
+            mean_change=None if small else ci.mean, sd=None if small else ci.sd,
+            ci_lower=None if small else ci.lower, ci_upper=None if small else ci.upper,
+            responders=rates, suppressed=small))
+    return rows
+
+
+def _survival(analysis: Literal["time_to_surgery", "time_to_reoperation"],
+              frame: pd.DataFrame, min_cell: int, level: float,
+              report_days: list[int]) -> list[SurvivalCurve]:
+    from hipspine.studies.stats import kaplan_meier, survival_at
+
+    curves: list[SurvivalCurve] = []
+    if frame.empty:
+        return curves
+    frame = frame[frame["duration"] >= 0]
+    groups = [("all", frame.groupby(["duration", "event"], as_index=False)["n"].sum())]
+    for name, part in frame.groupby("grp"):
+        groups.append((str(name), part[["duration", "event", "n"]]))
+    for name, part in groups:
+        n = int(part["n"].sum())
+        events = int(part.loc[part["event"] == 1, "n"].sum())
+        if n < min_cell:
+            curves.append(SurvivalCurve(analysis=analysis, group=name, n=None, events=None,
+                                        points=[], at_days=[], suppressed=True))
+            continue
+        curve = kaplan_meier(part, level)
+        # De-identify: stop the curve where fewer than min_cell remain at risk.
+        shown = curve[curve["at_risk"] >= min_cell]
+        points = [SurvivalPoint(time=float(p.time), survival=float(p.survival),
+                                lower=float(p.lower), upper=float(p.upper),
+                                at_risk=int(p.at_risk)) for p in shown.itertuples()]
+        at_days: list[dict[str, float | int | None]] = []
+        for day in report_days:
+            found = survival_at(shown, day) if not shown.empty else None
+            if found and found["at_risk"] >= min_cell:
+                at_days.append(found)
+            else:
+                at_days.append({"day": day, "survival": None, "lower": None, "upper": None,
+                                "at_risk": None})
+        hidden_events = 0 < events < min_cell
+        curves.append(SurvivalCurve(analysis=analysis, group=name, n=n,
+                                    events=None if hidden_events else events, points=points,
+                                    at_days=at_days, suppressed=hidden_events))
+    return curves
+
+
+def _comparisons(queries: Any, defaults: StudyDefaults, instruments: dict[str, Instrument],
+                 present: list[str], timepoint: str, min_cell: int,
+                 level: float) -> list[StrategyComparison]:
+    from hipspine.studies.stats import iptw_difference
+
+    out = []
+    cov = defaults.covariates
+    covariates = ["age_band", "baseline_band"] + (["sex"] if cov.include_sex else [])
+    threshold = defaults.balance.smd_threshold
+    for comparison in defaults.comparisons:
+        for ins_id in present:
+            instrument = instruments.get(ins_id)
+            if instrument is None or instrument.scoring == "health_profile":
+                continue
+            cells = queries.iptw_cells(ins_id, timepoint, comparison.treated, comparison.control,
+                                       cov.age_band_edges, instrument.range,
+                                       cov.baseline_score_bands, cov.include_sex)
+            n_t = int(cells.loc[cells["treated"] == 1, "n"].sum()) if not cells.empty else 0
+            n_c = int(cells.loc[cells["treated"] == 0, "n"].sum()) if not cells.empty else 0
+            if n_t == 0 and n_c == 0:
+                continue
+            base = {"id": comparison.id, "label": comparison.label, "instrument": ins_id,
+                    "higher_is_better": instrument.higher_is_better, "timepoint": timepoint,
+                    "treated": comparison.treated, "control": comparison.control}
+            if n_t < min_cell or n_c < min_cell:
+                out.append(StrategyComparison(
+                    **base, n_treated=None if n_t < min_cell else n_t,
+                    n_control=None if n_c < min_cell else n_c, mean_change_treated=None,
+                    mean_change_control=None, difference=None, ci_lower=None, ci_upper=None,
+                    max_smd_before=None, max_smd_after=None, balanced=None, balance=[],
+                    suppressed=True, note=f"an arm has fewer than {min_cell} patients"))
+                continue
+            result = iptw_difference(cells, covariates, level)
+            lines = [BalanceLine(covariate=b.covariate, level=b.level,
+                                 smd_before=b.smd_before, smd_after=b.smd_after)
+                     for b in result.balance]
+            before = max((abs(b.smd_before) for b in lines), default=0.0)
+            after = max((abs(b.smd_after) for b in lines), default=0.0)
+            out.append(StrategyComparison(
+                **base, n_treated=result.n_treated, n_control=result.n_control,
+                mean_change_treated=result.mean_treated,
+                mean_change_control=result.mean_control, difference=result.difference,
+                ci_lower=result.lower, ci_upper=result.upper, max_smd_before=before,
+                max_smd_after=after, balanced=after < threshold, balance=lines,
+                suppressed=False,
+                note=None if after < threshold else
+                "residual imbalance after weighting: interpret with care"))
+    return out
+
+
+def _database_label(engine: Engine) -> str:
+    # The dialect only: a URL or a file path could identify the site or leak credentials.
+    return engine.dialect.name
+
+
+def study_summary(engine: Engine, filters: StudyFilters | None = None,
+                  options: StudyOptions | None = None, *,
+                  progress: Progress | None = None,
+                  defaults: StudyDefaults | None = None,
+                  instruments: dict[str, Instrument] | None = None) -> StudySummary:
+    """Compute the de-identified study summary of the registry `engine` points at.
+
+        >>> summary = study_summary(get_engine(), StudyFilters(synthetic="exclude"))
+        >>> summary.completeness[0].paired_pct
+    """
+    from hipspine.kb import knowledge_version
+    from hipspine.proms.knowledge import packaged_instruments, packaged_timepoints
+    from hipspine.studies.knowledge import packaged_study_defaults
+    from hipspine.studies.queries import CohortFilter, RegistryQueries
+    from hipspine.version import ENGINE_VERSION
+
+    filters = filters or StudyFilters()
+    options = options or StudyOptions()
+    defaults = defaults or packaged_study_defaults()
+    instruments = instruments if instruments is not None else packaged_instruments()
+    windows = options.windows or packaged_timepoints().windows
+    known = {w.timepoint for w in windows}
+    outcome_tp = options.outcome_timepoint or defaults.outcome_timepoint.timepoint
+    if outcome_tp not in known:
+        raise InputError.single("outcome_timepoint", outcome_tp, ", ".join(sorted(known)),
+                                what="study option")
+    if "baseline" not in known:
+        raise InputError.single("windows", sorted(known), "a set including 'baseline'",
+                                what="study option")
+    min_cell = options.min_cell or defaults.suppression.min_cell
+    level = options.confidence_level
+    step = progress or (lambda _msg: None)
+    order = _timepoint_order(windows)
+
+    cohort = CohortFilter(synthetic=filters.synthetic, verdicts=tuple(filters.verdicts),
+                          sex=filters.sex, age_min=filters.age_min, age_max=filters.age_max)
+    with engine.connect() as conn:
+        q = RegistryQueries(conn, windows, cohort)
+        step("building the long-format tables")
+        q.build()
+        counts = q.cohort_counts()
+        present = q.instruments()
+        thresholds = _thresholds(instruments, present)
+        step("completeness")
+        completeness = _completeness(
+            q.completeness(defaults.completeness.preoperative,
+                           defaults.completeness.postoperative), min_cell)
+        step("trajectories")
+        trajectories = _trajectories(q.trajectories(), min_cell, level, order)
+        step("change from baseline and responders")
+        specs = [{"id": t.id, "instrument": t.instrument, "value": t.value, "unit": t.unit,
+                  "direction": 1 if instruments[t.instrument].higher_is_better else -1}
+                 for t in thresholds]
+        change = _change(q.change(specs), thresholds, instruments, min_cell, level, order)
+        step("survival")
+        survival = (_survival("time_to_surgery", q.time_to_surgery(), min_cell, level,
+                              defaults.survival.report_days)
+                    + _survival("time_to_reoperation", q.time_to_reoperation(), min_cell,
+                                level, defaults.survival.report_days))
+        step("weighted strategy comparisons")
+        comparisons = _comparisons(q, defaults, instruments, present, outcome_tp, min_cell,
+                                   level)
+        as_of = q.as_of
+        conn.rollback()
+
+    notes = []
+    if counts.get("synthetic"):
+        notes.append("This study includes SYNTHETIC patients: not real outcomes.")
+    unknown = [i for i in present if i not in instruments]
+    if unknown:
+        notes.append("Instruments without knowledge-base entries (no thresholds): "
+                     + ", ".join(unknown))
+    methods = {
+        "completeness": Cited(**defaults.completeness.model_dump(
+            include={"citation", "verified", "note"})),
+        "outcome_timepoint": Cited(**defaults.outcome_timepoint.model_dump(
+            include={"citation", "verified", "note"})),
+        "balance": Cited(citation=defaults.balance.citation, verified=defaults.balance.verified,
+                         note=f"balanced when every |SMD| < {defaults.balance.smd_threshold}"),
+        "weighting": Cited(citation=defaults.weighting.citation,
+                           verified=defaults.weighting.verified,
+                           note=defaults.weighting.method),
+        "survival": Cited(citation=defaults.survival.citation,
+                          verified=defaults.survival.verified, note=defaults.survival.note),
+    }
+    return StudySummary(
+        engine_version=ENGINE_VERSION, knowledge_version=knowledge_version(),
+        generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        database=_database_label(engine), data_cutoff=as_of.isoformat() if as_of else None,
+        filters=filters, min_cell=min_cell,
+        suppression=Cited(citation=defaults.suppression.citation,
+                          verified=defaults.suppression.verified,
+                          note=defaults.suppression.note),
+        confidence_level=level, outcome_timepoint=outcome_tp,
+        windows=[WindowUsed(timepoint=w.timepoint, from_day=w.from_day, to_day=w.to_day,
+                            target_day=w.target_day, citation=w.citation,
+                            verified=w.verified, note=w.note) for w in windows],
+        thresholds=thresholds, methods=methods, cohort=_cohort(counts, min_cell),
+        completeness=completeness, trajectories=trajectories, change=change,
+        survival=survival, comparisons=comparisons, notes=notes)
