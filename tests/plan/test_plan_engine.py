@@ -229,3 +229,16 @@ def test_motor_deficit_red_flag_targets_the_spine():
                    citation="nice_ng59_plan")
     plan = make_plan(case(), assessment("hip", red_flags=[flag]), KB)
     assert plan.steps[0].target == "spine"
+
+
+def test_chronic_sciatica_gets_no_opioid_or_gabapentinoid_advice():
+    c = case(history={"anticoagulant": True}, symptoms={"duration_months": 6})
+    plan = make_plan(c, assessment("spine"), KB)
+    assert _med(plan, "weak opioid").recommendation == "avoid"
+    assert _med(plan, "gabapentinoid").recommendation == "avoid"
+    assert "sciatica" in _med(plan, "gabapentinoid").why
+
+
+def test_acute_spine_pain_keeps_short_term_weak_opioid_as_caution():
+    c = case(history={"anticoagulant": True}, symptoms={"duration_months": 1})
+    assert _med(make_plan(c, assessment("spine"), KB), "weak opioid").recommendation == "caution"

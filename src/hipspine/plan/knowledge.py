@@ -111,6 +111,7 @@ class InjectionCaution(KBModel):
     text: str
     citation: str
     verified: Verification
+    note: str | None = None
 
 
 class MedicationsFile(KBModel):
@@ -125,6 +126,7 @@ class LifestyleRule(KBModel):
     why: str
     citation: str
     verified: Verification
+    note: str | None = None
 
 
 class LifestyleFile(KBModel):
