@@ -1,0 +1,92 @@
+"""`hipspine fhir import|export`: FHIR R4 Bundles to cases, results to FHIR resources."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from hipspine.commands._io import print_json, read_text
+from hipspine.errors import InputError
+
+SETTINGS = ("primary_care", "spine_clinic", "arthroplasty_clinic", "physiotherapy")
+
+
+def register(app: typer.Typer) -> None:
+    fhir = typer.Typer(help="FHIR R4 in (Bundle -> case) and out (RiskAssessment, CarePlan, "
+                            "QuestionnaireResponse + Observation).", no_args_is_help=True)
+    app.add_typer(fhir, name="fhir")
+
+    @fhir.command("import")
+    def import_(
+        bundle: str = typer.Argument(..., help="FHIR Bundle, resource or NDJSON file, or -"),
+        patient: str | None = typer.Option(None, "--patient", help="Patient id when the input "
+                                           "holds several patients"),
+        as_of: str | None = typer.Option(None, "--as-of", help="date ages are counted to "
+                                         "(YYYY-MM-DD; default today)"),
+        setting: str | None = typer.Option(None, "--setting", help="|".join(SETTINGS)),
+        report: str | None = typer.Option(None, "--report", help="write the import report "
+                                          "(JSON) here instead of text on stderr"),
+        validate: bool = typer.Option(True, "--validate/--no-validate",
+                                      help="check each resource against the FHIR R4 models"),
+    ) -> None:
+        """Read one patient's FHIR R4 resources and print a hipspine.case/1 on stdout."""
+        from hipspine.ehr.fhir_in import import_resources, parse_fhir_text
+        from hipspine.ehr.r4 import r4_problem
+
+        if setting is not None and setting not in SETTINGS:
+            raise InputError.single("--setting", setting, " | ".join(SETTINGS),
+                                    what="command-line option")
+        resources = parse_fhir_text(read_text(bundle))
+        result = import_resources(resources, patient_id=patient, as_of=_date(as_of),
+                                  setting=setting)
+        if validate:
+            for res in resources:
+                problem = r4_problem(res)
+                if problem:
+                    result.report.warnings.append(
+                        f"{res.get('resourceType')}/{res.get('id', '?')} is not valid FHIR R4 "
+                        f"(read leniently): {problem}")
+        print_json(json.loads(result.case.model_dump_json(exclude_none=True)))
+        payload = result.report.as_dict() | {"findings": [f.as_dict() for f in result.findings]}
+        if report is not None:
+            Path(report).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        else:
+            sys.stderr.write(result.report.render() + "\n")
+
+    @fhir.command("export")
+    def export(
+        kind: str = typer.Argument(..., help="assessment | plan | prom"),
+        document: str = typer.Argument(..., help="for assessment/plan: a case (assessed or "
+                                       "planned here) or an assessment/plan JSON; for prom: "
+                                       "a case whose proms are exported; - for stdin"),
+        patient: str | None = typer.Option(None, "--patient", help="FHIR Patient id for "
+                                           "subject references (default: the case id)"),
+    ) -> None:
+        """Print a FHIR R4 Bundle (collection) of the exported resources."""
+        from hipspine.ehr.fhir_out import export_document
+
+        data = _json(read_text(document))
+        print_json(export_document(kind, data, patient_id=patient))
+
+
+def _date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError.single("--as-of", text, "a date YYYY-MM-DD",
+                                what="command-line option") from None
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError.single("document", text[:40], "a JSON document", str(exc),
+                                what="input") from None
