@@ -54,3 +54,17 @@ def test_bad_age_is_rejected(kb: InstrumentKnowledge, age: object) -> None:
 def test_answers_must_be_an_object(kb: InstrumentKnowledge) -> None:
     with pytest.raises(InputError):
         score_self_report("konno2007_sshq", ["q1"], kb)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("calf", "thigh", "phrase"), [
+    (True, True, "definite claudication"),
+    (False, True, "atypical claudication"),
+])
+def test_edinburgh_classifies_by_pain_site(kb: InstrumentKnowledge, calf: bool, thigh: bool,
+                                           phrase: str) -> None:
+    answers = {"pain_walking": True, "begins_standing_or_sitting": False,
+               "pain_uphill_or_hurry": True, "gone_within_10_min_standing": True,
+               "pain_in_calf": calf, "pain_in_thigh_or_buttock": thigh}
+    result = score_self_report("leng1992_edinburgh_claudication", answers, kb,
+                               audience="clinician")
+    assert result.positive is True and phrase in result.interpretation
