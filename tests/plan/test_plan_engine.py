@@ -242,3 +242,36 @@ def test_chronic_sciatica_gets_no_opioid_or_gabapentinoid_advice():
 def test_acute_spine_pain_keeps_short_term_weak_opioid_as_caution():
     c = case(history={"anticoagulant": True}, symptoms={"duration_months": 1})
     assert _med(make_plan(c, assessment("spine"), KB), "weak opioid").recommendation == "caution"
+
+
+def test_actions_name_the_side_from_imaging_or_symptoms():
+    plan = make_plan(case(imaging={"hip_oa": {"side": "left", "kellgren_lawrence": 2}}),
+                     assessment("hip"), KB)
+    assert "the left hip" in plan.steps[0].action
+    plan = make_plan(case(symptoms={"laterality": "bilateral"}), assessment("hip"), KB)
+    assert "both hips" in plan.steps[0].action
+
+
+def test_unimaged_spine_after_failed_physiotherapy_gets_mri_first():
+    c = case(history={"prior_treatments": [
+        {"type": "physiotherapy", "target": "spine", "relief_pct": 5}]})
+    plan = make_plan(c, assessment("spine"), KB)
+    assert plan.steps[0].id == "spine_mri_before_intervention"
+    imaged = case(history={"prior_treatments": [
+        {"type": "physiotherapy", "target": "spine", "relief_pct": 5}]},
+        imaging={"lumbar_stenosis": {"severity": "mild"}})
+    assert "spine_mri_before_intervention" not in [
+        s.id for s in make_plan(imaged, assessment("spine"), KB).steps]
+
+
+def test_unimaged_hip_after_failed_care_gets_a_radiograph():
+    c = case(history={"prior_treatments": [
+        {"type": "physiotherapy", "target": "hip", "relief_pct": 0}]})
+    plan = make_plan(c, assessment("hip"), KB)
+    assert plan.steps[0].id == "hip_imaging_before_referral"
+
+
+def test_sacroiliac_mimic_gets_its_own_rehabilitation_step():
+    plan = make_plan(case(), assessment("other", other="sacroiliac"), KB)
+    ids = [s.id for s in plan.steps]
+    assert "sacroiliac_rehabilitation" in ids and "hip_exercise" not in ids

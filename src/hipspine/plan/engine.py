@@ -101,7 +101,16 @@ def _fill(text: str, assessment: Assessment, facts: Facts) -> str:
         "history, examination and the test that best separates hip from spine")
     other = next((s.label for s in assessment.sources
                   if s.id == facts.get("leading_other_source")), "a non-hip, non-spine source")
-    return text.replace("{next_test}", next_test).replace("{other_source}", other)
+    return (text.replace("{next_test}", next_test).replace("{other_source}", other)
+            .replace("{hip_side}", _hip_side(facts)))
+
+
+def _hip_side(facts: Facts) -> str:
+    """'the left hip', 'both hips' or 'the hip', from imaging first, then symptoms."""
+    side = facts.get("imaging.hip_oa.side") or facts.get("symptoms.laterality")
+    if side == "bilateral":
+        return "both hips"
+    return f"the {side} hip" if side in ("left", "right") else "the hip"
 
 
 def _steps(case: Case, assessment: Assessment, kb: PlanKnowledge, facts: Facts,

@@ -66,9 +66,13 @@ def build_facts(case: Case, assessment: Assessment, kb: FactsFile,
 
 
 def satisfied(cond: Condition, facts: Facts) -> bool:
+    """One condition; `known: false` is the only way to ask for an unknown value."""
     value = facts.get(cond.fact)
+    if cond.known is not None and (value is not None) != cond.known:
+        return False
     if value is None:
-        return cond.equals is False and cond.fact.startswith(("tried.", "failed.", "relieved."))
+        return cond.known is False or (
+            cond.equals is False and cond.fact.startswith(("tried.", "failed.", "relieved.")))
     if cond.equals is not None and value != cond.equals:
         return False
     if cond.one_of is not None and str(value) not in cond.one_of:

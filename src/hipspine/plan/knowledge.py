@@ -21,6 +21,7 @@ class Condition(KBModel):
     """One test on one fact. An unknown (null) fact satisfies no condition."""
 
     fact: str
+    known: bool | None = None  # true: the value is recorded; false: it is not (unknown)
     equals: bool | str | float | None = None
     one_of: list[str] | None = None
     lt: float | None = None
