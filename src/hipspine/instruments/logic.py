@@ -56,6 +56,11 @@ def evaluate(p: Predicate, lookup: Lookup, items: Mapping[str, Outcome]) -> Outc
     return _count([evaluate(k, lookup, items) for k in p.of], p.at_least_n)
 
 
+def any_of(outcomes: list[Outcome]) -> Outcome:
+    """Kleene OR of already evaluated outcomes."""
+    return _count(outcomes, 1)
+
+
 def _count(outcomes: list[Outcome], needed: int) -> Outcome:
     """At least `needed` of the outcomes true (all = len, any = 1), in Kleene logic."""
     true = sum(o.value is True for o in outcomes)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from hipspine.instruments.definitions import InstrumentDefinition, Item
-from hipspine.instruments.logic import Lookup, Outcome, evaluate, merge
+from hipspine.instruments.logic import Lookup, Outcome, any_of, evaluate, merge
 from hipspine.models.assessment import InstrumentResult
 
 Audience = Literal["clinician", "patient"]
@@ -21,43 +21,38 @@ Audience = Literal["clinician", "patient"]
 class ItemScore:
     low: int
     high: int
-    known: bool
+    present: Outcome  # whether any option's condition holds (the item "is present")
     missing: tuple[str, ...]
 
     @property
-    def truth(self) -> Outcome:
-        """An item 'is present' when it scores above zero (used by rule-based positivity)."""
-        if self.low > 0:
-            return Outcome(True)
-        if self.high <= 0:
-            return Outcome(False)
-        return Outcome(None, self.missing)
+    def known(self) -> bool:
+        """The points are settled (an unknown item whose options all score alike is settled)."""
+        return self.low == self.high
 
 
 def score_item(item: Item, lookup: Lookup) -> ItemScore:
     """Points of one item; options are tried in order, the first true one scores."""
+    outcomes = [evaluate(option.when, lookup, {}) for option in item.scoring_options()]
     possible: list[int] = []
     missing: tuple[str, ...] = ()
-    unknown = False
-    for option in item.scoring_options():
-        outcome = evaluate(option.when, lookup, {})
+    for option, outcome in zip(item.scoring_options(), outcomes, strict=True):
         if outcome.value is True:
             possible.append(option.points)
             break
         if outcome.value is None:
-            unknown = True
             possible.append(option.points)
             missing = merge(missing, outcome.missing)
     else:
         possible.append(item.otherwise)
-    return ItemScore(min(possible), max(possible), not unknown, missing)
+    present = any_of(outcomes)
+    return ItemScore(min(possible), max(possible), present, missing)
 
 
 def score_instrument(defn: InstrumentDefinition, lookup: Lookup, citation: str,
                      audience: Audience = "clinician") -> InstrumentResult:
     """Evaluate `defn` (its knowledge-base entry) over `lookup`; see the module docstring."""
     scores = {item.id: score_item(item, lookup) for item in defn.items}
-    truths = {item_id: s.truth for item_id, s in scores.items()}
+    truths = {item_id: s.present for item_id, s in scores.items()}
     low = sum(s.low for s in scores.values())
     high = sum(s.high for s in scores.values())
     complete = all(s.known for s in scores.values())
