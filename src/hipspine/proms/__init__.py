@@ -69,6 +69,16 @@ def parse_items(text: str) -> list[int | None]:
 def parse_items_any(value: object) -> list[int | None]:
     """Item responses from JSON (list) or CSV (comma text); used by the registry importer."""
     if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            try:
+                loaded = json.loads(text)
+            except json.JSONDecodeError:
+                raise InputError.single("items", value, "a JSON array such as [2,3,null] or "
+                                        "comma-separated responses") from None
+            return parse_items_any(loaded)
         return parse_items(value)
     if isinstance(value, Sequence):
         return [None if v is None or v == "" else v for v in value]

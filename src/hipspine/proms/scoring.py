@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -147,6 +147,19 @@ def compute(instrument: Instrument, main: Sequence[int | None]) -> Computed:
     if method == "health_profile":
         return Computed(None, "scored", missing, profile="".join(str(v) for v in main))
     raise AssertionError(method)  # pragma: no cover - the Literal type makes this unreachable
+
+
+def scores_record(instrument: Instrument, done: Computed) -> dict[str, Any]:
+    """The per-administration JSON kept beside the items (same keys as real submissions)."""
+    out: dict[str, Any] = {"status": done.status, "version": instrument.version,
+                           "missing": list(done.missing)}
+    if done.raw is not None:
+        out["raw_score"] = done.raw
+    if done.subscales is not None:
+        out["subscales"] = dict(done.subscales)
+    if done.profile is not None:
+        out["profile"] = done.profile
+    return out
 
 
 def score_instrument(instrument: Instrument, items: Responses, *, engine_version: str,

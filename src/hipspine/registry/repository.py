@@ -193,38 +193,25 @@ def submit_prom(session: Session, patient_id: int, instrument: str,
                 timepoint: str | None = None, episode_id: int | None = None,
                 synthetic: bool | None = None) -> PromAdministration:
     """Store one PROM administration, scored by `hipspine.proms` (item responses kept)."""
-    from hipspine.proms import find_instrument, score
+    from hipspine.proms import find_instrument
+    from hipspine.proms.scoring import compute, scores_record, validate_items
 
     patient = get_patient(session, patient_id)
     check_choice("timepoint", timepoint, TIMEPOINTS)
-    instrument_id = find_instrument(instrument).id
-    result = score(instrument_id, items)
+    definition = find_instrument(instrument)
+    clean = validate_items(definition, items)
+    done = compute(definition, clean[: len(definition.items)])
     if episode_id is not None:
         _episode_of(session, episode_id, patient.id)
     row = PromAdministration(
-        patient_id=patient.id, episode_id=episode_id, instrument=instrument_id,
+        patient_id=patient.id, episode_id=episode_id, instrument=definition.id,
         timepoint=timepoint, administered_on=check_date("administered_on", administered_on),
-        items=list(items), score=result.score, scores=prom_scores_json(result),
-        missing_items=len(result.missing_items),
+        items=clean, score=done.value, scores=scores_record(definition, done),
+        missing_items=len(done.missing),
         synthetic=patient.synthetic if synthetic is None else synthetic)
     session.add(row)
     session.flush()
     return row
-
-
-def prom_scores_json(result: Any) -> dict[str, Any]:
-    """The compact per-administration record of a `PromScore` kept beside the items."""
-    out: dict[str, Any] = {"status": result.status, "version": result.instrument_version,
-                           "missing": list(result.missing_items)}
-    if result.raw_score is not None:
-        out["raw_score"] = result.raw_score
-    if result.subscales:
-        out["subscales"] = {k: v.score for k, v in result.subscales.items()}
-    if result.profile is not None:
-        out["profile"] = result.profile
-    if result.extras:
-        out["extras"] = dict(result.extras)
-    return out
 
 
 def list_proms(session: Session, patient_id: int,

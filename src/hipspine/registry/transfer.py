@@ -7,7 +7,7 @@ One row per record, with a `record` column saying what it is:
     episode    pseudonym, opened_on, closed_on, setting, verdict, pathway
     treatment  pseudonym, type, target, side, level, performed_on, episode_opened_on
     prom       pseudonym, instrument, administered_on, timepoint, items | score,
-               episode_opened_on
+               episode_opened_on   (items: a JSON array [2,3,null] or "2,3,,1")
 
 Episodes are referred to by their patient and opening date. Every row is validated before
 anything is written; the first bad rows are reported as `rows[17].instrument` and nothing is
@@ -150,8 +150,9 @@ def _date(value: Any) -> dt.date | None:
 
 def validate_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> _Plan:
     """Check every row against the registry's rules; raise one InputError listing the first."""
-    from hipspine.proms import find_instrument, parse_items_any, score
+    from hipspine.proms import find_instrument, parse_items_any
     from hipspine.proms.knowledge import packaged_timepoints
+    from hipspine.proms.scoring import compute, scores_record, validate_items
     from hipspine.proms.timepoints import assign_timepoint
 
     check = _Rows()
@@ -261,18 +262,16 @@ def validate_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> _Plan:
                 "administered_on": administered, "episode_opened_on": episode_opened,
                 "_row": i}
             if instrument_id is not None and items_raw is not None:
+                inst = find_instrument(instrument_id)
                 try:
-                    items = parse_items_any(items_raw)
-                    result = score(instrument_id, items)
+                    items = validate_items(inst, parse_items_any(items_raw))
                 except InputError as exc:
                     for p in exc.problems:
                         check.bad(i, p.field, p.value, p.allowed, p.message)
                     continue
-                from hipspine.registry.repository import prom_scores_json
-
-                entry.update(items=items, score=result.score,
-                             scores=prom_scores_json(result),
-                             missing_items=len(result.missing_items))
+                done = compute(inst, items[: len(inst.items)])
+                entry.update(items=items, score=done.value, scores=scores_record(inst, done),
+                             missing_items=len(done.missing))
             elif instrument_id is not None and score_raw is not None:
                 inst = find_instrument(instrument_id)
                 try:
@@ -507,8 +506,8 @@ def write_export(rows: Iterable[dict[str, Any]], out: IO[str], fmt: str) -> dict
             synthetic += bool(row.get("synthetic"))
             flat = dict(row)
             items = flat.get("items")
-            if isinstance(items, list):
-                flat["items"] = ",".join("" if v is None else str(v) for v in items)
+            if isinstance(items, list):  # JSON array text: unambiguous even when all missing
+                flat["items"] = json.dumps(items, separators=(",", ":"))
             flat["synthetic"] = "true" if row.get("synthetic") else "false"
             writer.writerow(flat)
         return {"rows": total, "synthetic_rows": synthetic}

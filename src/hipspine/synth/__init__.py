@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hipspine.synth.generator import CohortBatch, pseudonym_prefix, scores_record
+from hipspine.synth.generator import CohortBatch, pseudonym_prefix
 
 
 def generate(n: int, seed: int = 0, *, batch_size: int = 2000, patient_id_offset: int = 0,
@@ -44,4 +44,4 @@ def write_cohort(engine: object, n: int, seed: int = 0, **kwargs: object) -> dic
     return _write(engine, n, seed, **kwargs)  # type: ignore[arg-type]
 
 
-__all__ = ["CohortBatch", "generate", "pseudonym_prefix", "scores_record", "write_cohort"]
+__all__ = ["CohortBatch", "generate", "pseudonym_prefix", "write_cohort"]

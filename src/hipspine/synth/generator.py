@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hipspine.proms.knowledge import Instrument, TimepointWindow
-from hipspine.proms.scoring import Computed, compute
+from hipspine.proms.scoring import compute, scores_record
 from hipspine.synth.params import SynthParams
 
 VERDICT_ORGAN_TARGET = {"hip": "hip", "spine": "spine", "both": "hip", "mimic": "other"}
@@ -262,19 +262,6 @@ def _severity_at(start: float, target: float, operated_on: dt.date | None, when:
             fraction = p.recovery_fraction.get(tp, 1.0)
             break
     return _clip(start + fraction * (target - start))
-
-
-def scores_record(instrument: Instrument, done: Computed) -> dict[str, Any]:
-    """The per-administration JSON kept beside the items (same keys as real submissions)."""
-    out: dict[str, Any] = {"status": done.status, "version": instrument.version,
-                           "missing": list(done.missing)}
-    if done.raw is not None:
-        out["raw_score"] = done.raw
-    if done.subscales is not None:
-        out["subscales"] = dict(done.subscales)
-    if done.profile is not None:
-        out["profile"] = done.profile
-    return out
 
 
 def _treatment(kind: str, target: str, side: str | None, level: str | None,
