@@ -74,7 +74,7 @@ def _from_text(fields: tuple[str, ...], from_text: frozenset[str]) -> bool:
 
 def _shown(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(sorted(str(v) for v in value))  # list order must change nothing
     return value
 
 

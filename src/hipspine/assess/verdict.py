@@ -38,7 +38,10 @@ def offierski_macnab(ck: CompiledKnowledge, case: Any, verdict: Verdict,
     """(category, rule that fired). Precedence: misdiagnosed, secondary, complex, simple."""
     rules = ck.kb.rules.offierski_macnab
     if verdict in ("hip", "spine", "both"):
-        for treatment in case.history.prior_treatments:
+        ordered = sorted(case.history.prior_treatments,  # list order must change nothing
+                         key=lambda t: (t.relief_pct if t.relief_pct is not None else 101,
+                                        t.type, t.target, t.months_ago or 0.0))
+        for treatment in ordered:
             target = treatment.target
             if (target in ("hip", "spine") and target not in acting
                     and treatment.relief_pct is not None
