@@ -173,3 +173,29 @@ def test_non_numeric_coordinates_are_rejected():
     with pytest.raises(InputError) as err:
         measure_landmarks(doc)
     assert any(f.startswith("standing.femoral_head_1") for f in _problem_fields(err.value))
+
+
+def test_wrong_facing_is_caught_naming_the_landmark():
+    doc = build_landmarks(build_view(50, 10, 40, 20))  # drawn facing right
+    doc["facing"] = "left"
+    with pytest.raises(InputError) as err:
+        measure_landmarks(doc)
+    assert "standing.s1_anterior" in _problem_fields(err.value)
+    assert "facing" in str(err.value)
+
+
+def test_swapped_l1_corners_are_caught():
+    doc = build_landmarks(build_view(50, 10, 40))
+    st_ = doc["standing"]
+    st_["l1_anterior"], st_["l1_posterior"] = st_["l1_posterior"], st_["l1_anterior"]
+    with pytest.raises(InputError) as err:
+        measure_landmarks(doc)
+    assert _problem_fields(err.value) == ["standing.l1_anterior"]
+
+
+def test_upside_down_image_is_caught():
+    doc = build_landmarks(build_view(50, 10, 40))
+    doc["standing"] = {k: [v[0], 6000 - v[1]] for k, v in doc["standing"].items()}
+    with pytest.raises(InputError) as err:
+        measure_landmarks(doc)
+    assert "standing.femoral_head_1" in _problem_fields(err.value)

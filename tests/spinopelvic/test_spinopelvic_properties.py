@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from spinopelvic_builder import build_landmarks, build_view, transform
 
 from hipspine.spinopelvic import measure_landmarks
 
 angles = st.fixed_dictionaries({
-    "pi": st.floats(30, 80), "pt": st.floats(-5, 35), "ll": st.floats(10, 70),
+    "pi": st.floats(30, 70), "pt": st.floats(-5, 35), "ll": st.floats(10, 70),
     "sva": st.floats(-50, 150),
 })
 TOL = 0.11  # two roundings to 0.1 degree
+# The rotation test keeps |SS| + |theta| below 85 degrees, so the S1 endplate never turns past
+# vertical (which the reader rightly rejects as swapped corners).
 
 
 def _doc(a):
@@ -26,6 +28,7 @@ def _doc(a):
 def test_rotation_moves_only_the_gravity_referenced_angles(a, theta, cx, cy):
     """PI and LL are intrinsic; SS and PT are measured against the horizontal/vertical, so an
     image rotated by theta (x right, y down) changes SS by +theta and PT by -theta."""
+    assume(abs(a["pi"] - a["pt"]) + abs(theta) < 85)
     c, s = math.cos(math.radians(theta)), math.sin(math.radians(theta))
     before = measure_landmarks(_doc(a)).standing
     rotated = transform(_doc(a), lambda x, y: (cx + c * (x - cx) - s * (y - cy),

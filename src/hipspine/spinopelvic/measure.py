@@ -74,8 +74,42 @@ def check_landmarks(landmarks: Landmarks) -> None:
                 f"{view_name}.femoral_head_1", list(view.femoral_head_1),
                 "femoral head centres away from the S1 endplate",
                 "the hip axis coincides with the S1 endplate midpoint"))
+        problems.extend(_orientation_problems(view_name, view, landmarks))
     if problems:
         raise InputError(problems, what="landmarks")
+
+
+def _orientation_problems(view_name: str, view: View, landmarks: Landmarks) -> list[Problem]:
+    """Anatomy no radiograph shows: a swapped corner pair or the wrong `facing`.
+
+    The anterior corner of an endplate always lies anterior to its posterior corner, and the
+    femoral heads lie below the sacral endplate; violating either means the measurement
+    would be meaningless, so the landmark is named instead of an angle being reported.
+    """
+    frame = g.Frame(landmarks.facing)
+    hint = (f"check that the landmarks are not swapped and that facing "
+            f"({landmarks.facing!r}) is the direction the patient faces")
+    out: list[Problem] = []
+    pairs = [("s1_anterior", "s1_posterior")]
+    if view.l1_anterior is not None and view.l1_posterior is not None:
+        pairs.append(("l1_anterior", "l1_posterior"))
+    for anterior, posterior in pairs:
+        a = frame.to_anatomical(getattr(view, anterior))
+        p = frame.to_anatomical(getattr(view, posterior))
+        if g.length(getattr(view, anterior), getattr(view, posterior)) < MIN_ENDPLATE_PX:
+            continue  # reported as a zero-length endplate
+        if a[0] <= p[0]:
+            out.append(Problem(f"{view_name}.{anterior}", list(getattr(view, anterior)),
+                               f"a point anterior to {posterior}",
+                               f"{anterior} lies posterior to {posterior}: {hint}"))
+    hip = frame.to_anatomical(g.midpoint(view.femoral_head_1, view.femoral_head_2))
+    s1_mid = frame.to_anatomical(g.midpoint(view.s1_posterior, view.s1_anterior))
+    if hip[1] >= s1_mid[1]:
+        out.append(Problem(f"{view_name}.femoral_head_1", list(view.femoral_head_1),
+                           "femoral head centres below the S1 endplate",
+                           "the hip axis lies level with or above the S1 endplate "
+                           "(image upside down, or landmarks swapped)"))
+    return out
 
 
 def _round(value: float | None) -> float | None:
