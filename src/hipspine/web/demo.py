@@ -69,4 +69,4 @@ def _write_cohort(engine: Any, patients: int, seed: int) -> None:
         from hipspine.synth import write_cohort
     except ImportError:
         return  # the generator is an optional part; the demo still has its accounts
-    write_cohort(engine, patients=patients, seed=seed)
+    write_cohort(engine, n=patients, seed=seed)

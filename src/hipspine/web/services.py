@@ -38,10 +38,16 @@ def assess(case: Case) -> Any:
     return _need("hipspine", "assess")(case, knowledge())
 
 
+@lru_cache(maxsize=1)
+def plan_knowledge() -> Any:
+    return _need("hipspine.plan", "load_plan_knowledge")()
+
+
 def plan(case: Case, assessment: Any | None = None) -> Any:
-    """`hipspine.plan.plan_case(case)` -> Plan (engineer C)."""
-    plan_case = _need("hipspine.plan", "plan_case")
-    return plan_case(case)
+    """Engineer C's plan for `case`, reusing `assessment` when the caller already has it."""
+    if assessment is None:
+        assessment = assess(case)
+    return _need("hipspine.plan", "make_plan")(case, assessment, plan_knowledge(), None)
 
 
 def spinopelvic(landmarks: Any) -> Any:
@@ -55,10 +61,10 @@ def spinopelvic_svg(landmarks: Any, result: Any) -> str:
     return str(render_svg(landmarks, result))
 
 
-def plan_or_none(case: Case) -> dict[str, Any] | None:
+def plan_or_none(case: Case, assessment: Any | None = None) -> dict[str, Any] | None:
     """The plan as JSON, or None while the planner is not installed."""
     try:
-        result = plan(case)
+        result = plan(case, assessment)
     except ServiceUnavailableError:
         return None
     return result.model_dump(mode="json") if hasattr(result, "model_dump") else dict(result)

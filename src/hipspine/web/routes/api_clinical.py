@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Depends
 
 from hipspine.models import Assessment, Case
 from hipspine.models.landmarks import Landmarks, SpinopelvicResult
+from hipspine.models.plan import Plan
 from hipspine.web import services
 from hipspine.web.deps import current_actor
 from hipspine.web.errors import rich_body_model
@@ -31,7 +32,8 @@ def assess(case: Case = Body(...), actor: Actor = Depends(current_actor)) -> Any
     return services.assess(case)
 
 
-@router.post("/plan", responses=ERRORS, summary="Stepped treatment plan (hipspine.plan/1)")
+@router.post("/plan", response_model=Plan, responses=ERRORS,
+             summary="Stepped treatment plan (hipspine.plan/1)")
 def plan(case: Case = Body(...), actor: Actor = Depends(current_actor)) -> Any:
     return services.plan(case)
 

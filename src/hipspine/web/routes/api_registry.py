@@ -129,7 +129,7 @@ def assess_into_episode(request: Request, episode_id: int, case: dict[str, Any],
 
     parsed = parse_case(case)
     assessment = services.assess(parsed)
-    plan = services.plan_or_none(parsed)
+    plan = services.plan_or_none(parsed, assessment)
     with transaction(request) as s:
         episode = store.get_episode(s, actor, episode_id)
         row = store.store_assessment(s, actor, episode, assessment.model_dump(mode="json"),

@@ -164,7 +164,7 @@ async def intake_submit(request: Request) -> Response:
                       status_code=422)
     assessment = services.assess(case)
     assessment_doc = assessment.model_dump(mode="json")
-    plan_doc = services.plan_or_none(case)
+    plan_doc = services.plan_or_none(case, assessment)
     saved = None
     if patient_raw:
         if not patient_raw.isdigit():

