@@ -30,7 +30,16 @@ def _segments(view: View) -> list[tuple[tuple[float, float], tuple[float, float]
     s1_mid = midpoint(view.s1_posterior, view.s1_anterior)
     hip = midpoint(view.femoral_head_1, view.femoral_head_2)
     endplate = math.dist(view.s1_posterior, view.s1_anterior)
+    # Perpendicular to the S1 endplate at its midpoint, on the caudal side (the PI arm).
+    ex, ey = view.s1_anterior[0] - view.s1_posterior[0], view.s1_anterior[1] - view.s1_posterior[1]
+    norm = math.hypot(ex, ey) or 1.0
+    reach = math.dist(s1_mid, hip)
+    # In image coordinates (y down) the caudal normal is the endplate turned towards +y.
+    nx, ny = -ey / norm, ex / norm
+    if ny < 0:
+        nx, ny = -nx, -ny
     segs = [
+        (s1_mid, (s1_mid[0] + nx * reach, s1_mid[1] + ny * reach), "#ff7f0e"),
         (view.s1_posterior, view.s1_anterior, _COLOURS["s1"]),
         (s1_mid, hip, _COLOURS["hip"]),
         (view.femoral_head_1, view.femoral_head_2, _COLOURS["hip"]),
@@ -46,6 +55,24 @@ def _segments(view: View) -> list[tuple[tuple[float, float], tuple[float, float]
     return segs
 
 
+def _angle_labels(view: View, params: ViewParameters
+                  ) -> list[tuple[str, tuple[float, float]]]:
+    """Each angle's value beside the vertex it is measured at."""
+    s1_mid = midpoint(view.s1_posterior, view.s1_anterior)
+    hip = midpoint(view.femoral_head_1, view.femoral_head_2)
+    out = []
+    if params.ss is not None:
+        out.append((f"SS {params.ss:g}°", view.s1_anterior))
+    if params.pt is not None and params.pi is not None:
+        near_s1 = (s1_mid[0] + 0.3 * (hip[0] - s1_mid[0]), s1_mid[1] + 0.3 * (hip[1] - s1_mid[1]))
+        out.append((f"PT {params.pt:g}° / PI {params.pi:g}°", near_s1))
+    if params.ll is not None and view.l1_anterior is not None:
+        out.append((f"LL {params.ll:g}°", view.l1_anterior))
+    if params.sva_mm is not None and view.c7_centroid is not None:
+        out.append((f"SVA {params.sva_mm:g} mm", view.c7_centroid))
+    return out
+
+
 def _label(params: ViewParameters) -> list[str]:
     def fmt(v: float | None, unit: str = "°") -> str:
         return "n/c" if v is None else f"{v:g}{unit}"
@@ -55,6 +82,8 @@ def _label(params: ViewParameters) -> list[str]:
 
 def _bounds(view: View) -> tuple[float, float, float, float]:
     pts = [p for _, p in _present(view)]
+    for a, b, _ in _segments(view):
+        pts += [a, b]
     xs, ys = [p[0] for p in pts], [p[1] for p in pts]
     pad = 0.15 * max(max(xs) - min(xs), max(ys) - min(ys), 1.0)
     return min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad
@@ -73,7 +102,8 @@ def render_svg(landmarks: Landmarks, result: SpinopelvicResult) -> str:
         x0, y0, x1, y1 = _bounds(view)
         w, h = x1 - x0, y1 - y0
         scale = 500.0 / max(w, h)
-        pw, ph = w * scale, h * scale + 70
+        pw, ph = max(w * scale, 320.0), h * scale + 70
+        x0 -= (pw - w * scale) / 2 / scale  # centre a narrow view in its panel
         stroke = 2.0
 
         def tx(p: tuple[float, float], x0: float = x0, y0: float = y0,
@@ -88,9 +118,13 @@ def render_svg(landmarks: Landmarks, result: SpinopelvicResult) -> str:
                          f'{escape(line)}</text>')
         for a, b, colour in _segments(view):
             (ax, ay), (bx, by) = tx(a), tx(b)
-            dash = ' stroke-dasharray="6,4"' if colour == "#888888" else ""
+            dash = ' stroke-dasharray="6,4"' if colour in ("#888888", "#ff7f0e") else ""
             parts.append(f'<line x1="{ax:.1f}" y1="{ay:.1f}" x2="{bx:.1f}" y2="{by:.1f}" '
                          f'stroke="{colour}" stroke-width="{stroke}"{dash}/>')
+        for text, anchor in _angle_labels(view, params):
+            ax, ay = tx(anchor)
+            parts.append(f'<text x="{ax + 8:.1f}" y="{ay + 4:.1f}" font-size="12" '
+                         f'font-weight="bold" fill="#333">{escape(text)}</text>')
         for label, point in _present(view):
             px, py = tx(point)
             parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="black"/>')
