@@ -104,3 +104,15 @@ def test_sugioka_age_bands(kb: InstrumentKnowledge, age: int, score: int) -> Non
     result = score_self_report("sugioka2008_self_report_lss", answers, kb)
     assert result.score == score
     assert result.positive is (score >= 7)
+
+
+def test_acr_radiographic_warns_when_the_graded_hip_is_the_other_side(
+        kb: InstrumentKnowledge) -> None:
+    case = make_case({"symptoms": {"pain_locations": ["groin"], "laterality": "right"},
+                      "imaging": {"hip_oa": {"side": "left", "kellgren_lawrence": 4}}})
+    result = evaluate("acr1991_hip_oa_clinical_radiographic", case, kb)
+    assert "other hip" in result.interpretation
+    same = make_case({"symptoms": {"pain_locations": ["groin"], "laterality": "left"},
+                      "imaging": {"hip_oa": {"side": "left", "kellgren_lawrence": 4}}})
+    assert "other hip" not in evaluate("acr1991_hip_oa_clinical_radiographic", same,
+                                       kb).interpretation

@@ -25,6 +25,8 @@ VALUE: dict[str, st.SearchStrategy[Any]] = {
     "exam.sij_provocation_positive_count": st.integers(0, 5),
     "imaging.hip_oa.kellgren_lawrence": st.integers(0, 4),
     "symptoms.pain_locations": st.lists(st.sampled_from(LOCATIONS), unique=True),
+    "symptoms.laterality": st.sampled_from(["left", "right", "bilateral"]),
+    "imaging.hip_oa.side": st.sampled_from(["left", "right", "bilateral"]),
 }
 
 
