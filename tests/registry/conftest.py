@@ -56,3 +56,9 @@ def counts(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {t: conn.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
                 for t in tables}
+
+
+@pytest.fixture
+def table_counts():
+    """Row counts of the clinical tables (to prove a failed write changed nothing)."""
+    return counts

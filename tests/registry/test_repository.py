@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from hipspine.errors import InputError, NotFoundError
-from hipspine.registry import session_scope
 from hipspine.registry import repository as repo
+from hipspine.registry import session_scope
 from hipspine.registry.database import current_revision, downgrade, migrate
 
 TABLES = {"patients", "episodes", "assessments", "plans", "treatments",
@@ -75,7 +75,7 @@ def test_listing_paginates_and_filters(engine):
                                 sex="female" if n % 2 else "male", synthetic=n >= 20)
     with session_scope(engine) as s:
         page = repo.list_patients(s, offset=10, limit=10)
-        assert page.total == 25 and [p.pseudonym for p in page.items][0] == "L-10"
+        assert page.total == 25 and next(p.pseudonym for p in page.items) == "L-10"
         assert repo.list_patients(s, sex="female").total == 12
         assert repo.list_patients(s, synthetic=True).total == 5
         assert repo.list_patients(s, born_from=1960).total == 5
