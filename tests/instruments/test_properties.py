@@ -71,14 +71,21 @@ partial_findings = st.fixed_dictionaries(
     {}, optional={path: value_for(path) for path in CASE_FIELDS})
 
 
-def test_strategy_covers_every_numeric_field_the_instruments_read() -> None:
-    from hipspine.instruments.knowledge import case_field_exists
+def test_strategy_covers_every_non_boolean_field_the_instruments_read() -> None:
+    """Fields without an explicit strategy must be yes/no findings (drawn as booleans)."""
+    from pydantic import BaseModel
+
+    from hipspine.models.case import Case
+
     for path in CASE_FIELDS:
-        assert case_field_exists(path)
-    # Boolean fields fall back to st.booleans(); every non-boolean field needs its strategy.
-    bool_like = [p for p in CASE_FIELDS if p not in VALUE]
-    case = make_case(nest(dict.fromkeys(bool_like, True)))
-    assert case is not None
+        model: type[BaseModel] = Case
+        *parents, leaf = path.split(".")
+        for part in parents:
+            annotation = model.model_fields[part].annotation
+            model = next(a for a in (annotation, *getattr(annotation, "__args__", ()))
+                         if isinstance(a, type) and issubclass(a, BaseModel))
+        if path not in VALUE:
+            assert model.model_fields[leaf].annotation == (bool | None), path
 
 
 @settings(max_examples=150, deadline=None)
