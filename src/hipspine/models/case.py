@@ -82,6 +82,7 @@ class Symptoms(_Strict):
     fever: Flag = None
     squatting_aggravates: Flag = None  # self-reported (Sutlive 2008 item 1)
     relief_standing_still: Flag = None  # pain eases standing still, any posture (vascular pattern)
+    leg_pain_worse_than_back_pain: Flag = None  # Cook 2011 LSS cluster item
     duration_months: Annotated[float, Field(ge=0, le=1200)] | None = None
 
 
