@@ -116,3 +116,14 @@ def test_acr_radiographic_warns_when_the_graded_hip_is_the_other_side(
                       "imaging": {"hip_oa": {"side": "left", "kellgren_lawrence": 4}}})
     assert "other hip" not in evaluate("acr1991_hip_oa_clinical_radiographic", same,
                                        kb).interpretation
+
+
+@pytest.mark.parametrize(("age", "score"), [(48, 0), (49, 1)])
+def test_cook_age_over_48_and_rule_out_remark(kb: InstrumentKnowledge, age: int,
+                                              score: int) -> None:
+    case = make_case({"age": age, "symptoms": {
+        "laterality": "right", "leg_pain_worse_than_back_pain": False, "worse_standing": False,
+        "neurogenic_claudication": False, "relief_sitting": False}})
+    result = evaluate("cook2011_lss_cluster", case, kb)
+    assert (result.score, result.positive) == (score, False)
+    assert ("LR- 0.19" in result.interpretation) is (score == 0)
