@@ -114,7 +114,11 @@ def test_plan_invariants(c, verdict):
     if c.history.anticoagulant or c.history.gi_bleed_history or (
             c.history.egfr is not None and c.history.egfr < 30):
         assert oral.recommendation == "avoid"
-    skipped = {t.note.split("step '")[1].split("'")[0] for t in plan.already_tried}
+    skipped = {t.note.split("step '")[1].split("'")[0] for t in plan.already_tried
+               if "step '" in t.note}
+    failed_priors = {(p.type, p.target) for p in c.history.prior_treatments
+                     if p.relief_pct is None or p.relief_pct < 50}
+    assert {(t.type, t.target) for t in plan.already_tried} == failed_priors
     assert not skipped & {s.id for s in plan.steps}
     if plan.surgery.indicated:
         assert any(s.tier == "surgical_referral" and s.status == "now" for s in plan.steps)

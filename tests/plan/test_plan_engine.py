@@ -275,3 +275,18 @@ def test_sacroiliac_mimic_gets_its_own_rehabilitation_step():
     plan = make_plan(case(), assessment("other", other="sacroiliac"), KB)
     ids = [s.id for s in plan.steps]
     assert "sacroiliac_rehabilitation" in ids and "hip_exercise" not in ids
+
+
+def test_failed_nsaid_is_listed_as_tried_and_not_advised_as_new():
+    c = case(age=50, history={"prior_treatments": [
+        {"type": "nsaid", "target": "hip", "relief_pct": 0, "months_ago": 2}]})
+    plan = make_plan(c, assessment("hip"), KB)
+    assert _med(plan, "oral NSAID").recommendation == "caution"
+    assert any(t.type == "nsaid" and "already tried" in t.note for t in plan.already_tried)
+
+
+def test_cauda_equina_with_both_organs_advanced_makes_spine_surgery_first():
+    c = _both_surgical(symptoms={"bladder_bowel_dysfunction": True})
+    plan = make_plan(c, assessment("both"), KB)
+    assert plan.steps[0].tier == "urgent"
+    assert plan.surgery.indicated and plan.surgery.sequence == ["spine", "hip"]

@@ -131,6 +131,8 @@ def _steps(case: Case, assessment: Assessment, kb: PlanKnowledge, facts: Facts,
         helped = [p for p in priors if relieved(p.relief_pct, threshold)]
         if failed and not helped:
             for p in failed:
+                if any(t.type == p.type and t.target == p.target for t in tried):
+                    continue
                 tried.append(AlreadyTried(
                     type=p.type, target=p.target, relief_pct=p.relief_pct,
                     months_ago=p.months_ago,
@@ -152,6 +154,14 @@ def _steps(case: Case, assessment: Assessment, kb: PlanKnowledge, facts: Facts,
                     citation=rule.citation, verified=rule.verified)
         (now if status == "now" else later).append(step)
         fired.append(f"step.{rule.id}.{status}")
+    listed = {(t.type, t.target) for t in tried}
+    for p in case.history.prior_treatments:
+        if (p.type, p.target) not in listed and not relieved(p.relief_pct, threshold):
+            listed.add((p.type, p.target))
+            tried.append(AlreadyTried(
+                type=p.type, target=p.target, relief_pct=p.relief_pct,
+                months_ago=p.months_ago,
+                note=f"{p.type.replace('_', ' ')} ({p.target}) already tried{_relief_text(p)}"))
     rank = {t: i for i, t in enumerate(kb.tier_order)}
     now.sort(key=lambda s: rank[s.tier])
     later.sort(key=lambda s: rank[s.tier])
