@@ -25,6 +25,9 @@ class CompiledLikelihood:
     citation_label: str
     verified: bool
     derived_note: str | None
+    sensitivity: float  # for the next-test model: recovered from the LR pair, or assumed
+    specificity: float
+    sensitivity_assumed: bool
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class CompiledFinding:
     id: str
     label: str
     fields: tuple[str, ...]
+    getters: tuple[Callable[[Any], Any], ...]
     present: Check
     absent: Check | None
     applies: Check | None
@@ -44,6 +48,7 @@ class CompiledFinding:
 
 @dataclass(frozen=True)
 class CompiledPrior:
+    label: str
     source: str
     settings: frozenset[str] | None
     age_min: int | None
@@ -63,6 +68,7 @@ class CompiledRedFlag:
     action: str
     urgency: str
     citation: str
+    citation_label: str
 
 
 @dataclass(frozen=True)
@@ -104,15 +110,31 @@ def _likelihood(lk: Likelihood) -> CompiledLikelihood:
     if lk.derived:
         note = (f"no published LR; derived from sensitivity {lk.sensitivity:g} and "
                 f"specificity {lk.specificity:g}: LR+ = sens/(1-spec), LR- = (1-sens)/spec")
+    sens, spec, assumed = _test_model(lr_pos, lr_neg)
     return CompiledLikelihood(lk.source, lr_pos, lr_neg, lk.citation, _label(lk.citation),
-                              lk.verified != "unverified", note)
+                              lk.verified != "unverified", note, sens, spec, assumed)
+
+
+ASSUMED_SENSITIVITY = 0.5
+"""Where only LR+ is published, the next-test model assumes 50% sensitivity (stated)."""
+
+
+def _test_model(lr_pos: float | None, lr_neg: float | None) -> tuple[float, float, bool]:
+    """(sensitivity, specificity, assumed) consistent with the LR pair, for P(positive)."""
+    if lr_pos is None or lr_pos <= 1:
+        return 0.0, 1.0, True
+    if lr_neg is not None and lr_neg < 1:
+        spec = (lr_pos - 1) / (lr_pos - lr_neg)
+        return lr_pos * (1 - spec), spec, False
+    return ASSUMED_SENSITIVITY, 1 - ASSUMED_SENSITIVITY / lr_pos, True
 
 
 def _finding(f: Finding) -> CompiledFinding:
     first = f.present_when[0].field
+    fields = tuple(dict.fromkeys(c.field for c in f.present_when + (f.absent_when or [])))
     return CompiledFinding(
-        id=f.id, label=f.label,
-        fields=tuple(dict.fromkeys(c.field for c in f.present_when + (f.absent_when or []))),
+        id=f.id, label=f.label, fields=fields,
+        getters=tuple(field_getter(path) for path in fields),
         present=compile_all(f.present_when),
         absent=compile_all(f.absent_when) if f.absent_when is not None else None,
         applies=compile_all(f.applies_when) if f.applies_when else None,
@@ -124,7 +146,8 @@ def _finding(f: Finding) -> CompiledFinding:
 
 
 def _prior(p: Prior) -> CompiledPrior:
-    return CompiledPrior(p.source, frozenset(p.settings) if p.settings else None, p.age_min,
+    return CompiledPrior(_label(p.citation), p.source,
+                         frozenset(p.settings) if p.settings else None, p.age_min,
                          p.age_max, compile_all(p.when) if p.when else None, p.probability,
                          p.citation, p.verified != "unverified", p.note)
 
@@ -145,7 +168,7 @@ def _compile(kb: AssessmentKnowledge) -> CompiledKnowledge:
         red_flags=tuple(
             CompiledRedFlag(r.id, r.category,
                             tuple((t.finding, compile_all(t.all_of)) for t in r.triggers),
-                            r.action, r.urgency, r.citation)
+                            r.action, r.urgency, r.citation, _label(r.citation))
             for r in kb.rules.red_flags),
         hip_changes=compile_all(om.hip_changes),
         spine_changes=compile_all(om.spine_changes),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from hipspine.models.assessment import NextTest, RedFlag, SourceEstimate, Verdict
+from collections.abc import Sequence
+from typing import Any
+
+from hipspine.assess.sources import SourceWork
+from hipspine.models.assessment import Verdict
 
 _VERDICT_TEXT = {
     "hip": "the hip is the probable source",
@@ -13,7 +17,7 @@ _VERDICT_TEXT = {
 }
 
 
-def _drivers(est: SourceEstimate, n: int = 3) -> str:
+def _drivers(est: SourceWork, n: int = 3) -> str:
     counted = [c for c in est.contributions if c.counted]
     counted.sort(key=lambda c: -abs(c.likelihood_ratio if c.likelihood_ratio >= 1
                                     else 1 / c.likelihood_ratio))
@@ -22,24 +26,26 @@ def _drivers(est: SourceEstimate, n: int = 3) -> str:
     return ", ".join(parts)
 
 
-def explain(verdict: Verdict, sources: list[SourceEstimate], red_flags: list[RedFlag],
-            act_probability: float, next_tests: list[NextTest], unverified: int,
+def explain(verdict: Verdict, sources: Sequence[SourceWork], labels: dict[str, str],
+            red_flags: Sequence[dict[str, Any]], act_probability: float,
+            next_tests: Sequence[dict[str, Any]], unverified: int,
             texts_not_read: list[str], om_reason: str | None) -> str:
     out: list[str] = []
     if red_flags:
-        cats = "; ".join(f"{f.finding} ({f.id.replace('_', ' ')})" for f in red_flags)
+        cats = "; ".join(f"{f['finding']} ({f['id'].replace('_', ' ')})" for f in red_flags)
         out.append(f"Red flags first: {cats} - act on these before anything below.")
     out.append(f"Verdict: {_VERDICT_TEXT[verdict]} (a source is acted on at "
                f"{act_probability:.0%} or more when findings, not the prior alone, put it there).")
     for est in sources:
-        moved = abs(est.probability - est.pretest) >= 0.005
+        pretest, label = est.prior.probability, labels[est.id]
+        moved = abs(est.probability - pretest) >= 0.005
         if not moved and est.id not in ("hip", "spine"):
             continue
         if not any(c.counted for c in est.contributions):
-            out.append(f"{est.label}: {est.pretest:.0%} before findings; no known finding "
+            out.append(f"{label}: {pretest:.0%} before findings; no known finding "
                        "bears on it.")
             continue
-        out.append(f"{est.label}: {est.pretest:.0%} before findings, {est.probability:.0%} "
+        out.append(f"{label}: {pretest:.0%} before findings, {est.probability:.0%} "
                    f"after; main reasons: {_drivers(est)}.")
     if om_reason:
         out.append(f"Offierski-MacNab reasoning: {om_reason}.")
@@ -51,5 +57,5 @@ def explain(verdict: Verdict, sources: list[SourceEstimate], red_flags: list[Red
                    "were not used.")
     if next_tests:
         lead = "To settle it, next" if verdict == "indeterminate" else "Most informative next"
-        out.append(f"{lead}: {next_tests[0].test}.")
+        out.append(f"{lead}: {next_tests[0]['test']}.")
     return " ".join(out)

@@ -1,35 +1,35 @@
-"""Rank the not-yet-done tests by the information they are expected to add.
+"""Rank the not-yet-done tests by how likely they are to change the verdict and how much
+information they are expected to add.
 
-For each unknown finding that the knowledge base offers as a test, model the chance of a
-positive result from the current estimate (P(+) = p*sens + (1-p)*(1-spec), with sens/spec
-recovered from the LR pair) and compute the expected reduction in the entropy of the
-source probabilities that decide the verdict, plus the probability that the verdict changes.
-Where only LR+ is published, sensitivity is assumed to be 50% and a negative result changes
-nothing (as in the engine) - stated in the output.
+For each unknown finding that the knowledge base offers as a test, the chance of a positive
+result comes from the current estimate: P(+) = p*sens + (1-p)*(1-spec), with sens/spec
+recovered from the published LR pair. Where only LR+ is published, sensitivity is assumed to
+be 50% and a negative result changes nothing (as in the engine); the output says so.
+Score: probability that the verdict changes, then the expected reduction in the entropy
+(bits) of the source probabilities that decide the verdict.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from math import log2
 from typing import Any
 
-from hipspine.assess.compiled import CompiledFinding, CompiledKnowledge, to_odds, to_probability
+from hipspine.assess.compiled import CompiledFinding, CompiledKnowledge, CompiledLikelihood
 from hipspine.assess.sources import SourceWork
-from hipspine.models.assessment import NextTest, Verdict
-
-ASSUMED_SENSITIVITY = 0.5
-Decide = Callable[[dict[str, float], dict[str, float]], Verdict]
+from hipspine.assess.verdict import verdict_of
+from hipspine.models.assessment import Verdict
 
 
 def _entropy(p: float) -> float:
     if p <= 0.0 or p >= 1.0:
         return 0.0
-    return -(p * math.log2(p) + (1 - p) * math.log2(1 - p))
+    return -(p * log2(p) + (1 - p) * log2(1 - p))
 
 
 def _update(p: float, lr: float) -> float:
-    return to_probability(to_odds(min(max(p, 1e-9), 1 - 1e-9)) * lr)
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    odds = p / (1 - p) * lr
+    return odds / (1 + odds)
 
 
 def _undone(f: CompiledFinding, case: Any) -> bool:
@@ -37,62 +37,64 @@ def _undone(f: CompiledFinding, case: Any) -> bool:
         return False
     if f.applies is not None and f.applies(case) is False:
         return False
-    return all(_value(case, path) is None for path in f.fields)
-
-
-def _value(case: Any, path: str) -> Any:
-    node = case
-    for part in path.split("."):
-        if node is None:
-            return None
-        node = getattr(node, part)
-    return node
+    return all(get(case) is None for get in f.getters)
 
 
 def rank_next_tests(ck: CompiledKnowledge, case: Any, work: dict[str, SourceWork],
-                    verdict: Verdict, decide: Decide,
-                    limit: int = 5) -> list[NextTest]:
-    """Candidate tests: most likely to change the verdict first, then most expected information."""
-    prob = {s: w.probability for s, w in work.items()}
-    support = {s: w.evidence_lr for s, w in work.items()}
-    scored: list[tuple[float, float, str, NextTest]] = []
+                    verdict: Verdict, acting: set[str], limit: int = 5) -> list[dict[str, Any]]:
+    """Candidate tests: most likely to change the verdict first, then most information."""
+    rule = ck.kb.rules.verdict
+    threshold, min_lr = rule.act_probability, rule.min_evidence_lr
+
+    def verdict_if(source: str, p: float, evidence: float) -> Verdict:
+        now = p >= threshold and evidence >= min_lr
+        if now == (source in acting):
+            return verdict
+        return verdict_of(ck, acting | {source} if now else acting - {source})
+
+    scored: list[tuple[float, float, str, CompiledFinding]] = []
     for f in ck.findings:
         if not _undone(f, case):
             continue
-        bits = 0.0
-        change = 0.0
-        reasons: list[str] = []
+        bits = change = 0.0
         for lk in f.likelihoods:
             lr_pos, lr_neg = lk.lr_positive, lk.lr_negative
             if lr_pos is None or lr_pos <= 1:
                 continue
-            p = prob[lk.source]
-            if lr_neg is not None and lr_neg < 1:
-                spec = (lr_pos - 1) / (lr_pos - lr_neg)
-                sens = lr_pos * (1 - spec)
-            else:
-                sens, spec = ASSUMED_SENSITIVITY, 1 - ASSUMED_SENSITIVITY / lr_pos
-            p_pos = p * sens + (1 - p) * (1 - spec)
+            sw = work[lk.source]
+            p = sw.probability
+            p_pos = p * lk.sensitivity + (1 - p) * (1 - lk.specificity)
             post_pos = _update(p, lr_pos)
             post_neg = _update(p, lr_neg) if lr_neg is not None else p
-            gain = _entropy(p) - (p_pos * _entropy(post_pos) + (1 - p_pos) * _entropy(post_neg))
-            bits += max(0.0, gain)
-            if_pos = decide({**prob, lk.source: post_pos},
-                            {**support, lk.source: support[lk.source] * lr_pos})
-            if_neg = decide({**prob, lk.source: post_neg},
-                            {**support, lk.source: support[lk.source] * (lr_neg or 1.0)})
-            change += p_pos * (if_pos != verdict) + (1 - p_pos) * (if_neg != verdict)
-            reasons.append(
-                f"{ck.labels[lk.source].split(' (')[0].lower()} {p:.0%} -> {post_pos:.0%} if "
-                f"positive" + (f", {post_neg:.0%} if negative" if lr_neg is not None else "")
-                + f" (LR+ {lr_pos:.3g}" + (f", LR- {lr_neg:.3g}" if lr_neg is not None else
-                                           "; sensitivity unknown, 50% assumed") + ")")
-        if not reasons or bits <= 0.0005:
-            continue
-        why = (f"Expected information {bits:.2f} bits; chance the verdict changes "
-               f"{min(change, 1.0):.0%}. " + "; ".join(reasons) + ".")
-        scored.append((bits, change, f.id, NextTest(
-            test=f.next_test_label or f.label, why=why,
-            expected_information_bits=round(bits, 4), citation=f.likelihoods[0].citation_label)))
-    scored.sort(key=lambda t: (-round(t[1], 3), -t[0], t[2]))
-    return [t[3] for t in scored[:limit]]
+            bits += max(0.0, _entropy(p) - p_pos * _entropy(post_pos)
+                        - (1 - p_pos) * _entropy(post_neg))
+            ev = sw.evidence_lr
+            change += (p_pos * (verdict_if(lk.source, post_pos, ev * lr_pos) != verdict)
+                       + (1 - p_pos) * (verdict_if(lk.source, post_neg, ev * (lr_neg or 1.0))
+                                        != verdict))
+        if bits > 0.0005:
+            scored.append((round(min(change, 1.0), 3), bits, f.id, f))
+    scored.sort(key=lambda t: (-t[0], -t[1], t[2]))
+    return [_describe(ck, work, f, change, bits) for change, bits, _, f in scored[:limit]]
+
+
+def _describe(ck: CompiledKnowledge, work: dict[str, SourceWork], f: CompiledFinding,
+              change: float, bits: float) -> dict[str, Any]:
+    reasons = [_reason(ck, work[lk.source].probability, lk) for lk in f.likelihoods
+               if lk.lr_positive is not None and lk.lr_positive > 1]
+    why = (f"Chance the verdict changes {change:.0%}; expected information {bits:.2f} bits. "
+           + "; ".join(reasons) + ".")
+    return {"test": f.next_test_label or f.label, "why": why,
+            "expected_information_bits": round(bits, 4),
+            "citation": f.likelihoods[0].citation_label}
+
+
+def _reason(ck: CompiledKnowledge, p: float, lk: CompiledLikelihood) -> str:
+    lr_pos, lr_neg = lk.lr_positive or 1.0, lk.lr_negative
+    name = ck.labels[lk.source].split(" (")[0].lower()
+    text = f"{name} {p:.0%} -> {_update(p, lr_pos):.0%} if positive"
+    if lr_neg is not None:
+        text += f", {_update(p, lr_neg):.0%} if negative (LR+ {lr_pos:.3g}, LR- {lr_neg:.3g})"
+    else:
+        text += f" (LR+ {lr_pos:.3g}; no published LR-, sensitivity assumed 50%)"
+    return text

@@ -18,7 +18,27 @@ from hipspine.assess.compiled import (
     to_odds,
     to_probability,
 )
-from hipspine.models.assessment import Contribution, SourceEstimate
+
+
+@dataclass(slots=True)
+class Contribution:
+    """One finding's effect on one source (becomes `models.assessment.Contribution`)."""
+
+    finding: str
+    value: Any
+    likelihood_ratio: float
+    citation: str
+    verified: bool
+    group: str | None
+    from_text: bool
+    counted: bool
+    note: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"finding": self.finding, "value": self.value,
+                "likelihood_ratio": self.likelihood_ratio, "citation": self.citation,
+                "verified": self.verified, "group": self.group, "from_text": self.from_text,
+                "counted": self.counted, "note": self.note}
 
 
 @dataclass
@@ -94,9 +114,8 @@ def estimate_sources(ck: CompiledKnowledge, case: Any,
                 continue
             name = f.label if state else f"No: {f.label}"
             work[lk.source].contributions.append(Contribution(
-                finding=name, value=value, likelihood_ratio=round(lr, 4),
-                citation=lk.citation_label, verified=lk.verified, group=f.group,
-                from_text=texty, note=lk.derived_note))
+                name, value, round(lr, 4), lk.citation_label, lk.verified, f.group, texty,
+                True, lk.derived_note))
     for sw in work.values():
         _apply_groups(sw, ck)
         odds = to_odds(sw.prior.probability)
@@ -115,26 +134,20 @@ def _apply_groups(sw: SourceWork, ck: CompiledKnowledge) -> None:
         held = best.get(c.group)
         if held is None or _strength(c) > _strength(held):
             best[c.group] = c
-    if not best:
-        return
-    out = []
     for c in sw.contributions:
         if c.group is not None and best[c.group] is not c:
             label = ck.group_labels.get(c.group, c.group)
-            c = c.model_copy(update={
-                "counted": False,
-                "note": f"counted in group '{c.group}' ({label}): only the strongest applies"})
-        out.append(c)
-    sw.contributions = out
+            c.counted = False
+            c.note = f"counted in group '{c.group}' ({label}): only the strongest applies"
 
 
 def _strength(c: Contribution) -> tuple[float, str]:
     return abs(math.log(c.likelihood_ratio)), c.finding
 
 
-def to_estimate(sw: SourceWork, ck: CompiledKnowledge, prior_label: str) -> SourceEstimate:
-    return SourceEstimate(
-        id=sw.id, label=ck.labels[sw.id],
-        pretest=round(sw.prior.probability, 4), probability=round(sw.probability, 4),
-        contributions=sw.contributions, pretest_citation=prior_label,
-        pretest_note=sw.prior.note)
+def to_estimate(sw: SourceWork, ck: CompiledKnowledge) -> dict[str, Any]:
+    """The `SourceEstimate` payload (validated once, with the whole assessment)."""
+    return {"id": sw.id, "label": ck.labels[sw.id], "pretest": round(sw.prior.probability, 4),
+            "probability": round(sw.probability, 4),
+            "contributions": [c.as_dict() for c in sw.contributions],
+            "pretest_citation": sw.prior.label, "pretest_note": sw.prior.note}
