@@ -199,3 +199,12 @@ def test_upside_down_image_is_caught():
     with pytest.raises(InputError) as err:
         measure_landmarks(doc)
     assert "standing.femoral_head_1" in _problem_fields(err.value)
+
+
+def test_thresholds_come_from_the_knowledge_base():
+    doc = build_landmarks(build_view(50, 10, 38), build_view(50, 25, 38))  # PI-LL 12, dSS 15
+    assert measure_landmarks(doc).hip_spine_class == "2A"
+    rule = KB.hip_spine_classification.model_copy(
+        update={"flatback_pi_ll_above": 15.0, "stiff_delta_ss_below": 20.0})
+    other = KB.model_copy(update={"hip_spine_classification": rule})
+    assert measure_landmarks(doc, other).hip_spine_class == "1B"
