@@ -290,3 +290,10 @@ def test_cauda_equina_with_both_organs_advanced_makes_spine_surgery_first():
     plan = make_plan(c, assessment("both"), KB)
     assert plan.steps[0].tier == "urgent"
     assert plan.surgery.indicated and plan.surgery.sequence == ["spine", "hip"]
+
+
+def test_failed_treatment_of_the_other_organ_is_explained():
+    c = case(history={"prior_treatments": [
+        {"type": "total_hip_arthroplasty", "target": "hip", "relief_pct": 10}]})
+    plan = make_plan(c, assessment("spine"), KB)
+    assert "Treatment aimed at the hip (total hip arthroplasty)" in plan.steps[0].why

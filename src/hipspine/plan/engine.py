@@ -146,6 +146,8 @@ def _steps(case: Case, assessment: Assessment, kb: PlanKnowledge, facts: Facts,
             why += " " + "; ".join(f"Previously gave {p.relief_pct:g}% relief"
                                    + (f" {p.months_ago:g} months ago" if p.months_ago else "")
                                    for p in helped if p.relief_pct is not None) + "."
+        if rule.tier == "conservative" and rule.target in ("hip", "spine"):
+            why += _other_organ_failed(case, rule.target, threshold)
         escalated = [t for t in tried if t.target in ("hip", "spine")]
         if status == "now" and rule.tier != "conservative" and escalated:
             why += " Escalated because earlier steps were tried without relief."
@@ -166,6 +168,18 @@ def _steps(case: Case, assessment: Assessment, kb: PlanKnowledge, facts: Facts,
     now.sort(key=lambda s: rank[s.tier])
     later.sort(key=lambda s: rank[s.tier])
     return [*now, *later], tried
+
+
+def _other_organ_failed(case: Case, organ: str, threshold: float) -> str:
+    """Say so when treatment aimed at the other organ did not help (Offierski-MacNab's
+    'misdiagnosed' pattern): it supports this organ as the source."""
+    other = "spine" if organ == "hip" else "hip"
+    failed = sorted({p.type.replace("_", " ") for p in case.history.prior_treatments
+                     if p.target == other and not relieved(p.relief_pct, threshold)})
+    if not failed:
+        return ""
+    return (f" Treatment aimed at the {other} ({', '.join(failed)}) brought no relief, "
+            f"which fits the {organ} as the main source.")
 
 
 def _relief_text(p: PriorTreatment) -> str:
@@ -199,7 +213,8 @@ def _advise(drug: DrugClass, facts: Facts) -> MedicationAdvice:
                                 rules=[f"{drug.id}.default"])
     worst = max(_SEVERITY[r.recommendation] for r in matched)
     top = [r for r in matched if _SEVERITY[r.recommendation] == worst]
-    also = [r for r in matched if _SEVERITY[r.recommendation] < worst]
+    # Lesser cautions still matter; a "use" note beside an "avoid" would only confuse.
+    also = [r for r in matched if 0 < _SEVERITY[r.recommendation] < worst]
     why = " ".join(r.why for r in top)
     if also:
         why += " Also: " + " ".join(r.why for r in also)
