@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hipspine.errors import InputError
@@ -55,7 +56,7 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def get_engine(url: str | None = None, *, auto_migrate: bool = True) -> Engine:
-    """An engine for the registry; a fresh SQLite file is migrated to head on first use."""
+    """An engine for the registry; a fresh (empty) database is migrated to head on first use."""
     url = url or database_url()
     if not url.startswith(("sqlite", "postgresql")):
         raise InputError.single(ENV_VAR, url, "sqlite:///PATH or postgresql+psycopg://...",
@@ -70,7 +71,14 @@ def get_engine(url: str | None = None, *, auto_migrate: bool = True) -> Engine:
                                 what="database URL") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _on_sqlite_connect)
-        if auto_migrate and not inspect(engine).has_table("alembic_version"):
+    if auto_migrate:
+        try:
+            fresh = not inspect(engine).has_table("alembic_version")
+        except OperationalError as exc:
+            raise InputError.single(ENV_VAR, engine.url.render_as_string(hide_password=True),
+                                    "a reachable database", str(exc.orig).strip(),
+                                    what="database URL") from None
+        if fresh:  # a new, empty registry: create the schema on first use
             migrate(engine)
     return engine
 
