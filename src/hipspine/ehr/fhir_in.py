@@ -596,6 +596,7 @@ def import_resources(resources: list[dict[str, Any]], *, patient_id: str | None 
     """
     knowledge = knowledge or load_import_knowledge()
     instruments = _known_instruments() if instruments is None else instruments
+    resources = _unique(resources)
     patients = [r for r in resources if r.get("resourceType") == "Patient"]
     if patient_id is not None:
         patients = [p for p in patients if str(p.get("id")) == patient_id]
@@ -632,6 +633,21 @@ def import_resources(resources: list[dict[str, Any]], *, patient_id: str | None 
             builder.ignored(res, f"could not read: {type(exc).__name__}")
     case = parse_case(builder.case)
     return ImportResult(case=case, report=report, findings=builder.findings)
+
+
+def _unique(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop repeated copies of one resource (same type and id), e.g. prefetch + search."""
+    seen: set[tuple[str, str]] = set()
+    out: list[dict[str, Any]] = []
+    for res in resources:
+        rid = res.get("id")
+        if rid is not None:
+            key = (str(res.get("resourceType")), str(rid))
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(res)
+    return out
 
 
 def _dispatch(builder: _Builder, res: dict[str, Any], rtype: str, instruments: set[str]) -> None:

@@ -1,0 +1,148 @@
+"""From a patient's FHIR data to CDS Hooks cards: import, assess, then apply the card rules
+of `knowledge/ehr/cards.yaml`. No I/O here: resources and knowledge come in as parameters.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import quote
+
+from hipspine.ehr.fhir_in import CodedFinding, ImportKnowledge, import_resources
+from hipspine.kb import KBModel, Verification, load_references, load_section
+from hipspine.models.assessment import Assessment
+from hipspine.models.case import Case
+
+SUMMARY_LIMIT = 140
+SOURCE_LABEL = "hipspine hip-spine decision support"
+
+
+class CardRule(KBModel):
+    id: str
+    group: str
+    indicator: Literal["info", "warning", "critical"]
+    summary: str
+    care: list[str]
+    evidence_categories: list[str]
+    evidence_verdicts: list[str]
+    unless: list[str]
+    citation: str
+    verified: Verification
+    note: str | None = None
+
+
+class CardRulesFile(KBModel):
+    rules: list[CardRule]
+
+
+def load_card_rules() -> list[CardRule]:
+    rules = load_section("ehr/cards.yaml", CardRulesFile).rules
+    for rule in rules:
+        if len(rule.summary) >= SUMMARY_LIMIT:
+            from hipspine.errors import KnowledgeBaseError
+
+            raise KnowledgeBaseError(f"ehr/cards.yaml: {rule.id} summary is not under 140 chars")
+    return rules
+
+
+@dataclass(frozen=True)
+class CdsKnowledge:
+    imports: ImportKnowledge
+    rules: list[CardRule]
+
+
+def fired_rules(rules: list[CardRule], findings: list[CodedFinding],
+                assessment: Assessment | None) -> list[CardRule]:
+    """The rules that fire, at most one per group, in file order."""
+    coded = {f.category for f in findings if f.active}
+    verdict = assessment.verdict if assessment else None
+    out: list[CardRule] = []
+    groups: set[str] = set()
+    for rule in rules:
+        if rule.group in groups:
+            continue
+        under_care = bool(coded & set(rule.care))
+        evidence = bool(coded & set(rule.evidence_categories)) or verdict in rule.evidence_verdicts
+        excluded = bool(coded & set(rule.unless))
+        if under_care and evidence and not excluded:
+            out.append(rule)
+            groups.add(rule.group)
+    return out
+
+
+def prefill_link(case: Case, app_url: str) -> str:
+    """`/intake?prefill=...` carrying the clinical fields only (no id, no free text)."""
+    data = json.loads(case.model_dump_json(exclude_none=True, exclude={"id", "notes"}))
+    data.get("imaging", {}).pop("reports", None)
+    raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
+    token = base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    return f"{app_url}/intake?prefill={quote(token)}"
+
+
+def _short(text: str) -> str:
+    return text if len(text) < SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 2] + "…"
+
+
+def _detail(assessment: Assessment, findings: list[CodedFinding], rule_note: str | None) -> str:
+    lines = []
+    if rule_note:
+        lines.append(rule_note)
+    if findings:
+        lines.append("**Coded evidence**")
+        lines += [f"- {f.display} ({f.category.replace('_', ' ')}"
+                  f"{', ' + f.laterality if f.laterality else ''}"
+                  f"{', ' + f.date if f.date else ''}{'' if f.active else ', inactive'})"
+                  for f in findings[:12]]
+    lines.append(f"**Assessment** (hipspine {assessment.engine_version}, knowledge "
+                 f"{assessment.knowledge_version}): verdict *{assessment.verdict}*")
+    lines += [f"- {s.label}: {s.probability:.0%} (pre-test {s.pretest:.0%})"
+              for s in assessment.sources]
+    if assessment.next_tests:
+        lines.append(f"**Next test:** {assessment.next_tests[0].test}: "
+                     f"{assessment.next_tests[0].why}")
+    lines.append(assessment.explanation)
+    return "\n\n".join(lines)
+
+
+def make_cards(resources: list[dict[str, Any]], patient_id: str | None, knowledge: CdsKnowledge,
+               *, app_url: str = "", source_url: str | None = None,
+               assess: Any = None, as_of: dt.date | None = None) -> list[dict[str, Any]]:
+    """Cards for one patient-view call; an empty list when there is nothing to say."""
+    if assess is None:
+        import hipspine
+
+        assess = hipspine.assess  # type: ignore[attr-defined,unused-ignore]
+    imported = import_resources(resources, patient_id=patient_id, as_of=as_of,
+                                knowledge=knowledge.imports)
+    relevant = [f for f in imported.findings if f.category != "comorbidity"]
+    if not relevant:
+        return []  # nothing hip- or spine-related on record: stay silent
+    assessment: Assessment = assess(imported.case)
+    source: dict[str, Any] = {"label": SOURCE_LABEL}
+    if source_url:
+        source["url"] = source_url
+    links = [{"label": "Open the hip-spine assessment", "url": prefill_link(imported.case,
+                                                                             app_url),
+              "type": "absolute"}]
+    cards: list[dict[str, Any]] = []
+    for flag in assessment.red_flags:
+        cards.append({"uuid": str(uuid.uuid4()), "indicator": "critical",
+                      "summary": _short(f"Red flag: {flag.finding} - {flag.action}"),
+                      "detail": f"{flag.finding}: {flag.action} ({_cite(flag.citation)})",
+                      "source": source, "links": links})
+    for rule in fired_rules(knowledge.rules, imported.findings, assessment):
+        detail = _detail(assessment, relevant, rule.note)
+        cards.append({"uuid": str(uuid.uuid4()), "indicator": rule.indicator,
+                      "summary": rule.summary,
+                      "detail": f"{detail}\n\n**Evidence:** {_cite(rule.citation)}",
+                      "source": source, "links": links})
+    return cards
+
+
+def _cite(citekey: str) -> str:
+    ref = load_references().get(citekey)
+    return ref.short() if ref else citekey

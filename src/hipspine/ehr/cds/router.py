@@ -1,0 +1,256 @@
+"""The CDS Hooks 2.0 endpoints as a FastAPI router: discovery, `hipspine-consider` on
+patient-view, and its feedback endpoint. Mount with `app.include_router(create_cds_router())`.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from hipspine.ehr.cds.auth import JwtVerifier, Unauthorized
+from hipspine.ehr.cds.cards import CdsKnowledge, load_card_rules, make_cards
+from hipspine.ehr.cds.config import CdsConfig
+from hipspine.ehr.fhir_in import load_import_knowledge, resources_of
+from hipspine.errors import InputError
+
+log = logging.getLogger("hipspine.ehr.cds")
+
+SERVICE_ID = "hipspine-consider"
+PREFETCH = {
+    "patient": "Patient/{{context.patientId}}",
+    "conditions": "Condition?patient={{context.patientId}}",
+    "procedures": "Procedure?patient={{context.patientId}}",
+    "observations": "Observation?patient={{context.patientId}}&_count=200&_sort=-date",
+    "reports": "DiagnosticReport?patient={{context.patientId}}&_count=50&_sort=-date",
+}
+REQUIRED_PREFETCH = ("patient", "conditions", "procedures")
+SERVICE = {
+    "hook": "patient-view",
+    "id": SERVICE_ID,
+    "title": "Hip-spine syndrome: consider the other organ",
+    "description": ("Reads the chart when it opens and suggests considering hip-spine syndrome "
+                    "when hip osteoarthritis findings appear in a patient under spine care, or "
+                    "lumbar spine findings in a patient under hip care. Links to the cited "
+                    "hip / spine / both assessment."),
+    "prefetch": PREFETCH,
+    "version": "2.0",
+    "hookVersion": "1.0",
+}
+MAX_PAGES = 5
+
+
+def _problem(status: int, text: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "processing", "details": {"text": text}}]})
+
+
+def create_cds_router(settings_or_config: Any = None, *,
+                      verifier: JwtVerifier | None = None,
+                      fhir_client: Any = None,
+                      feedback_sink: Callable[[list[dict[str, Any]]], None] | None = None,
+                      ) -> APIRouter:
+    """Build the router. Accepts a `CdsConfig`, an object with a `cds` / `cds_config`
+    attribute holding one, or None (configuration from the environment).
+
+    `feedback_sink` receives each validated feedback batch (default: kept in memory, the
+    last 10,000 items, readable as `router.feedback_log`)."""
+    config = _config(settings_or_config)
+    verifier = verifier or JwtVerifier(config)
+    knowledge = CdsKnowledge(load_import_knowledge(), load_card_rules())
+    feedback_log: collections.deque[dict[str, Any]] = collections.deque(maxlen=10000)
+    router = APIRouter(tags=["CDS Hooks"])
+
+    def audiences(request: Request, path: str) -> list[str]:
+        base = (config.service_base_url or str(request.base_url)).rstrip("/")
+        return [f"{base}/cds-services/{SERVICE_ID}", f"{base}{path}"]
+
+    def check(request: Request, path: str) -> JSONResponse | None:
+        try:
+            verifier.verify(request.headers.get("authorization"), audiences(request, path))
+        except Unauthorized as exc:
+            log.info("CDS call refused: %s", exc.reason)
+            return JSONResponse(status_code=401, content={})
+        return None
+
+    @router.get("/cds-services")
+    def discovery() -> dict[str, Any]:
+        """CDS Hooks discovery: the services this server offers."""
+        return {"services": [SERVICE]}
+
+    @router.post(f"/cds-services/{SERVICE_ID}", response_model=None)
+    async def consider(request: Request) -> JSONResponse | dict[str, Any]:
+        """patient-view: cards suggesting hip-spine syndrome, or no cards."""
+        refused = check(request, f"/cds-services/{SERVICE_ID}")
+        if refused is not None:
+            return refused
+        try:
+            body = _request_body(await request.json())
+        except ValueError:
+            return _invalid(InputError.single("body", "(not JSON)", "a CDS Hooks request",
+                                              what="CDS Hooks request"))
+        except InputError as exc:
+            return _invalid(exc)
+        prefetch = body.get("prefetch") or {}
+        missing = [k for k in REQUIRED_PREFETCH if k not in prefetch
+                   or _is_outcome(prefetch.get(k))]
+        resources = _prefetched(prefetch)
+        if missing:
+            fetched = _fetch_missing(body, missing, config, fhir_client)
+            if fetched is None:
+                return _problem(412, "Prefetch keys missing and the FHIR server could not be "
+                                     f"queried: {', '.join(missing)}")
+            resources += fetched
+        patient_id = body["context"]["patientId"]
+        has_patient = any(r.get("resourceType") == "Patient" and str(r.get("id")) == patient_id
+                          for r in resources)
+        try:
+            cards = make_cards(resources, patient_id if has_patient else None, knowledge,
+                               app_url=config.app_url, source_url=config.source_url,
+                               as_of=dt.date.today())
+        except InputError as exc:
+            return _invalid(exc)
+        except Exception as exc:  # never a 5xx to the EHR: no advice instead
+            log.warning("CDS card generation failed: %s", type(exc).__name__)
+            cards = []
+        return {"cards": cards}
+
+    @router.post(f"/cds-services/{SERVICE_ID}/feedback", response_model=None)
+    async def feedback(request: Request) -> JSONResponse | dict[str, Any]:
+        """Record what the clinician did with our cards (accepted / overridden)."""
+        refused = check(request, f"/cds-services/{SERVICE_ID}/feedback")
+        if refused is not None:
+            return refused
+        try:
+            items = _feedback_items(await request.json())
+        except ValueError:
+            return _invalid(InputError.single("body", "(not JSON)", "a feedback document",
+                                              what="CDS Hooks feedback"))
+        except InputError as exc:
+            return _invalid(exc)
+        if feedback_sink is not None:
+            feedback_sink(items)
+        else:
+            feedback_log.extend(items)
+        return {}
+
+    router.feedback_log = feedback_log  # type: ignore[attr-defined]
+    return router
+
+
+def _config(value: Any) -> CdsConfig:
+    if value is None:
+        return CdsConfig.from_env()
+    if isinstance(value, CdsConfig):
+        return value
+    for name in ("cds", "cds_config"):
+        inner = getattr(value, name, None)
+        if isinstance(inner, CdsConfig):
+            return inner
+    return CdsConfig.from_env()
+
+
+def _invalid(exc: InputError) -> JSONResponse:
+    return JSONResponse(status_code=422, content=exc.as_dict())
+
+
+def _request_body(data: Any) -> dict[str, Any]:
+    what = "CDS Hooks request"
+    if not isinstance(data, dict):
+        raise InputError.single("body", type(data).__name__, "a JSON object", what=what)
+    if data.get("hook") != "patient-view":
+        raise InputError.single("hook", data.get("hook"), "patient-view", what=what)
+    if not isinstance(data.get("hookInstance"), str):
+        raise InputError.single("hookInstance", data.get("hookInstance"), "a UUID string",
+                                what=what)
+    context = data.get("context")
+    if not isinstance(context, dict) or not isinstance(context.get("patientId"), str):
+        raise InputError.single("context.patientId", None if not isinstance(context, dict)
+                                else context.get("patientId"), "the patient's FHIR id", what=what)
+    if data.get("prefetch") is not None and not isinstance(data["prefetch"], dict):
+        raise InputError.single("prefetch", type(data["prefetch"]).__name__,
+                                "an object of prefetch key -> resource or Bundle", what=what)
+    return data
+
+
+def _is_outcome(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+
+
+def _prefetched(prefetch: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for value in prefetch.values():
+        if value is None or _is_outcome(value):
+            continue  # null: the EHR has no data for this key
+        try:
+            out += [r for r in resources_of(value) if r.get("resourceType") != "OperationOutcome"]
+        except InputError:
+            continue
+    return out
+
+
+def _fetch_missing(body: dict[str, Any], missing: list[str], config: CdsConfig,
+                   client: Any) -> list[dict[str, Any]] | None:
+    """Query `fhirServer` for the missing prefetch keys; None when that is not possible."""
+    import httpx
+
+    server = body.get("fhirServer")
+    if not isinstance(server, str) or not server.startswith(("http://", "https://")):
+        return None
+    auth = body.get("fhirAuthorization")
+    headers = {"Accept": "application/fhir+json"}
+    if isinstance(auth, dict) and isinstance(auth.get("access_token"), str):
+        headers["Authorization"] = f"Bearer {auth['access_token']}"
+    patient = body["context"]["patientId"]
+    http = client or httpx.Client(timeout=config.fhir_timeout_seconds)
+    out: list[dict[str, Any]] = []
+    try:
+        for key in missing:
+            url: str | None = server.rstrip("/") + "/" + PREFETCH[key].replace(
+                "{{context.patientId}}", patient)
+            pages = 0
+            while url and pages < MAX_PAGES:
+                response = http.get(url, headers=headers)
+                if response.status_code != 200:
+                    return None
+                data = response.json()
+                out += [r for r in resources_of(data) if r.get("resourceType")
+                        != "OperationOutcome"]
+                url = next((link.get("url") for link in data.get("link", [])
+                            if isinstance(link, dict) and link.get("relation") == "next"), None)
+                pages += 1
+    except (httpx.HTTPError, ValueError, InputError):
+        return None
+    finally:
+        if client is None:
+            http.close()
+    return out
+
+
+def _feedback_items(data: Any) -> list[dict[str, Any]]:
+    what = "CDS Hooks feedback"
+    if not isinstance(data, dict) or not isinstance(data.get("feedback"), list):
+        raise InputError.single("feedback", None if not isinstance(data, dict)
+                                else data.get("feedback"), "a list of feedback items", what=what)
+    items = []
+    for n, item in enumerate(data["feedback"]):
+        if not isinstance(item, dict) or not isinstance(item.get("card"), str):
+            raise InputError.single(f"feedback[{n}].card", None if not isinstance(item, dict)
+                                    else item.get("card"), "the card uuid", what=what)
+        if item.get("outcome") not in ("accepted", "overridden"):
+            raise InputError.single(f"feedback[{n}].outcome", item.get("outcome"),
+                                    "accepted | overridden", what=what)
+        if not isinstance(item.get("outcomeTimestamp"), str):
+            raise InputError.single(f"feedback[{n}].outcomeTimestamp",
+                                    item.get("outcomeTimestamp"), "an ISO date-time", what=what)
+        items.append({"card": item["card"], "outcome": item["outcome"],
+                      "outcomeTimestamp": item["outcomeTimestamp"],
+                      "overrideReason": item.get("overrideReason"),
+                      "acceptedSuggestions": item.get("acceptedSuggestions") or []})
+    return items
