@@ -199,8 +199,14 @@ def test_injection_cautions_for_anticoagulation_and_diabetes():
 def test_no_injection_no_injection_cautions():
     plan = make_plan(case(history={"anticoagulant": True}), assessment("other",
                      other="vascular"), KB)
-    assert plan.cautions == []
+    assert not any("anticoagula" in c.lower() for c in plan.cautions)
     assert plan.steps[0].id in ("other_source", "vascular_referral")
+
+
+def test_unverified_steps_are_named_in_the_cautions():
+    plan = make_plan(case(), assessment("other", other="vascular"), KB)
+    assert "vascular_referral" in plan.unverified
+    assert any("vascular_referral" in c and "Not yet verified" in c for c in plan.cautions)
 
 
 def test_indeterminate_starts_with_the_work_up():

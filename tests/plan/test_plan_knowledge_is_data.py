@@ -44,7 +44,9 @@ def test_a_tiny_knowledge_base_drives_the_whole_plan():
     plan = make_plan(case(history={"egfr": 40}), assessment("hip"), kb)
     assert [s.id for s in plan.steps] == ["walk"]
     assert [(m.drug_class, m.recommendation) for m in plan.medications] == [("tea", "avoid")]
-    assert plan.lifestyle == [] and plan.cautions == []
+    assert plan.lifestyle == []
+    assert plan.cautions == ["Not yet verified against its source in this knowledge base "
+                             "(check before relying on it): medication.tea, walk."]
     assert make_plan(case(history={"egfr": 90}), assessment("hip"), kb).medications[0] \
         .recommendation == "use"
     assert make_plan(case(), assessment("spine"), kb).steps == []

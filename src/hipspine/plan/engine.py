@@ -49,6 +49,9 @@ def make_plan(case: Case, assessment: Assessment, kb: PlanKnowledge,
                         | {f"medication.{m.drug_class}" for m in medications
                            if m.verified == "unverified"}
                         | {lf.id for lf in lifestyle if lf.verified == "unverified"})
+    if unverified:
+        cautions.append("Not yet verified against its source in this knowledge base (check "
+                        "before relying on it): " + ", ".join(unverified) + ".")
     return Plan(
         engine_version=ENGINE_VERSION, knowledge_version=knowledge_version(),
         case_id=case.id, verdict=assessment.verdict, urgent_referral=urgent,
