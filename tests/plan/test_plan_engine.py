@@ -303,3 +303,16 @@ def test_failed_treatment_of_the_other_organ_is_explained():
         {"type": "total_hip_arthroplasty", "target": "hip", "relief_pct": 10}]})
     plan = make_plan(c, assessment("spine"), KB)
     assert "Treatment aimed at the hip (total hip arthroplasty)" in plan.steps[0].why
+
+
+def test_spinopelvic_class_reaches_the_hip_replacement_plan():
+    from spinopelvic_like import stiff_flatback_landmarks
+
+    spino = measure_landmarks(stiff_flatback_landmarks())
+    assert spino.hip_spine_class == "2B"
+    c = case(history={"prior_treatments": [
+        {"type": "physiotherapy", "target": "hip", "relief_pct": 0}]},
+        imaging={"hip_oa": {"kellgren_lawrence": 4}})
+    plan = make_plan(c, assessment("hip"), KB, spinopelvic=spino)
+    text = " ".join(plan.cautions)
+    assert "Hip-Spine class 2B" in text and "dual-mobility" in text

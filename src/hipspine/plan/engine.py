@@ -44,6 +44,9 @@ def make_plan(case: Case, assessment: Assessment, kb: PlanKnowledge,
     medications = _medications(kb, facts, fired)
     lifestyle = _lifestyle(kb, facts, fired)
     cautions = _cautions(kb, facts, {s.id for s in steps}, fired)
+    if spinopelvic is not None and any(s.tier == "surgical_referral" and s.target == "hip"
+                                       for s in steps):
+        cautions.extend(_arthroplasty_notes(spinopelvic))
     surgery = _surgery(kb, facts, steps, fired)
     unverified = sorted({s.id for s in numbered if s.verified == "unverified"}
                         | {f"medication.{m.drug_class}" for m in medications
@@ -171,6 +174,19 @@ def _steps(case: Case, assessment: Assessment, kb: PlanKnowledge, facts: Facts,
     now.sort(key=lambda s: rank[s.tier])
     later.sort(key=lambda s: rank[s.tier])
     return [*now, *later], tried
+
+
+def _arthroplasty_notes(result: SpinopelvicResult) -> list[str]:
+    """Carry the spinopelvic class and its advice to whoever plans the hip replacement."""
+    notes = []
+    if result.hip_spine_class is not None:
+        notes.append(f"For the hip replacement: Hip-Spine class {result.hip_spine_class} "
+                     f"({result.hip_spine_class_why}).")
+    for rec in result.recommendations:
+        mark = " (unverified)" if rec.verified == "unverified" else ""
+        notes.append(f"{rec.text} [{rec.citation}]{mark}")
+    notes.extend(f"{f.text} [{f.citation}]" for f in result.flags)
+    return notes
 
 
 def _other_organ_failed(case: Case, organ: str, threshold: float) -> str:
