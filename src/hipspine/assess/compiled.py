@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hipspine.assess.codegen import StatesFn, compile_states
 from hipspine.assess.conditions import Check, compile_all, field_getter
 from hipspine.assess.knowledge import AssessmentKnowledge, Finding, Likelihood, Prior
 from hipspine.kb import load_references
@@ -79,11 +80,13 @@ class CompiledKnowledge:
     mimics: frozenset[str]
     priors: dict[str, tuple[CompiledPrior, ...]]
     findings: tuple[CompiledFinding, ...]
+    states: StatesFn
     red_flags: tuple[CompiledRedFlag, ...]
     hip_changes: Check
     spine_changes: Check
     secondary_when: Check
     group_labels: dict[str, str]
+    prior_cache: dict[tuple[Any, ...], dict[str, CompiledPrior]]
 
 
 _CACHE: dict[int, CompiledKnowledge] = {}
@@ -165,6 +168,7 @@ def _compile(kb: AssessmentKnowledge) -> CompiledKnowledge:
         mimics=frozenset(s.id for s in srcs if s.mimic),
         priors={k: tuple(v) for k, v in priors.items()},
         findings=tuple(_finding(f) for f in kb.findings.findings),
+        states=compile_states(kb.findings.findings),
         red_flags=tuple(
             CompiledRedFlag(r.id, r.category,
                             tuple((t.finding, compile_all(t.all_of)) for t in r.triggers),
@@ -174,6 +178,7 @@ def _compile(kb: AssessmentKnowledge) -> CompiledKnowledge:
         spine_changes=compile_all(om.spine_changes),
         secondary_when=compile_all(om.secondary_when),
         group_labels=dict(kb.findings.groups),
+        prior_cache={},
     )
 
 

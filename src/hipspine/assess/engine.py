@@ -42,15 +42,25 @@ def assess_case(case: Case, kb: AssessmentKnowledge, *, from_text: Iterable[str]
     `instruments`: instrument results to display (never added as extra likelihood ratios);
     `texts_not_read`: which free texts nobody read (shown so the clinician knows).
     """
+    payload = assessment_payload(case, kb, from_text=from_text, instruments=instruments,
+                                 texts_not_read=texts_not_read)
+    return Assessment.model_validate(payload)  # one validation of the whole result
+
+
+def assessment_payload(case: Case, kb: AssessmentKnowledge, *, from_text: Iterable[str] = (),
+                       instruments: Iterable[InstrumentResult] = (),
+                       texts_not_read: Iterable[str] = ()) -> dict[str, Any]:
+    """The assessment as plain data (what `assess_case` validates into `Assessment`)."""
     ck = compiled(kb)
     flags = red_flags(ck, case)
-    work = estimate_sources(ck, case, frozenset(from_text))
+    states = ck.states(case)
+    work = estimate_sources(ck, case, frozenset(from_text), states)
     prob = {s: w.probability for s, w in work.items()}
     evidence = {s: w.evidence_lr for s, w in work.items()}
     acting = acting_sources(ck, prob, evidence)
     verdict = verdict_of(ck, acting)
     om, om_reason = offierski_macnab(ck, case, verdict, acting)
-    tests = rank_next_tests(ck, case, work, verdict, acting)
+    tests = rank_next_tests(ck, case, work, verdict, acting, states)
     ordered = [work[s] for s in ck.source_ids]
     unverified = [f"{w.id}: {c.finding} ({c.citation})" for w in ordered
                   for c in w.contributions if not c.verified]
@@ -74,4 +84,4 @@ def assess_case(case: Case, kb: AssessmentKnowledge, *, from_text: Iterable[str]
                                      if c.from_text}),
         "unverified": unverified,
     }
-    return Assessment.model_validate(payload)  # one validation of the whole result
+    return payload

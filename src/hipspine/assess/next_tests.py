@@ -32,16 +32,15 @@ def _update(p: float, lr: float) -> float:
     return odds / (1 + odds)
 
 
-def _undone(f: CompiledFinding, case: Any) -> bool:
-    if f.next_test_label is None:
+def _undone(f: CompiledFinding, case: Any, unknown: bool) -> bool:
+    if f.next_test_label is None or not unknown:
         return False
-    if f.applies is not None and f.applies(case) is False:
-        return False
-    return all(get(case) is None for get in f.getters)
+    return f.applies is None or f.applies(case) is not False
 
 
 def rank_next_tests(ck: CompiledKnowledge, case: Any, work: dict[str, SourceWork],
-                    verdict: Verdict, acting: set[str], limit: int = 5) -> list[dict[str, Any]]:
+                    verdict: Verdict, acting: set[str], states: list[tuple[bool | None, bool]],
+                    limit: int = 5) -> list[dict[str, Any]]:
     """Candidate tests: most likely to change the verdict first, then most information."""
     rule = ck.kb.rules.verdict
     threshold, min_lr = rule.act_probability, rule.min_evidence_lr
@@ -53,25 +52,26 @@ def rank_next_tests(ck: CompiledKnowledge, case: Any, work: dict[str, SourceWork
         return verdict_of(ck, acting | {source} if now else acting - {source})
 
     scored: list[tuple[float, float, str, CompiledFinding]] = []
-    for f in ck.findings:
-        if not _undone(f, case):
+    now = {s: (w.probability, _entropy(w.probability), w.evidence_lr) for s, w in work.items()}
+    for f, (_, unknown) in zip(ck.findings, states, strict=True):
+        if not _undone(f, case, unknown):
             continue
         bits = change = 0.0
         for lk in f.likelihoods:
             lr_pos, lr_neg = lk.lr_positive, lk.lr_negative
             if lr_pos is None or lr_pos <= 1:
                 continue
-            sw = work[lk.source]
-            p = sw.probability
+            p, h, ev = now[lk.source]
             p_pos = p * lk.sensitivity + (1 - p) * (1 - lk.specificity)
             post_pos = _update(p, lr_pos)
             post_neg = _update(p, lr_neg) if lr_neg is not None else p
-            bits += max(0.0, _entropy(p) - p_pos * _entropy(post_pos)
-                        - (1 - p_pos) * _entropy(post_neg))
-            ev = sw.evidence_lr
-            change += (p_pos * (verdict_if(lk.source, post_pos, ev * lr_pos) != verdict)
-                       + (1 - p_pos) * (verdict_if(lk.source, post_neg, ev * (lr_neg or 1.0))
-                                        != verdict))
+            gain = h - p_pos * _entropy(post_pos) - (1 - p_pos) * _entropy(post_neg)
+            if gain > 0.0:
+                bits += gain
+            if verdict_if(lk.source, post_pos, ev * lr_pos) != verdict:
+                change += p_pos
+            if verdict_if(lk.source, post_neg, ev * (lr_neg or 1.0)) != verdict:
+                change += 1 - p_pos
         if bits > 0.0005:
             scored.append((round(min(change, 1.0), 3), bits, f.id, f))
     scored.sort(key=lambda t: (-t[0], -t[1], t[2]))

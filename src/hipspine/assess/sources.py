@@ -49,15 +49,8 @@ class SourceWork:
     prior: CompiledPrior
     contributions: list[Contribution] = field(default_factory=list)
     probability: float = 0.0
-
-    @property
-    def evidence_lr(self) -> float:
-        """How many-fold the counted findings moved the pre-test odds (product of LRs)."""
-        product = 1.0
-        for c in self.contributions:
-            if c.counted:
-                product *= c.likelihood_ratio
-        return product
+    evidence_lr: float = 1.0
+    """How many-fold the counted findings moved the pre-test odds (product of LRs)."""
 
 
 def pick_prior(ck: CompiledKnowledge, source: str, case: Any) -> CompiledPrior:
@@ -73,6 +66,18 @@ def pick_prior(ck: CompiledKnowledge, source: str, case: Any) -> CompiledPrior:
             continue
         return prior
     raise LookupError(source)  # unreachable: the loader requires a fallback row
+
+
+def _priors(ck: CompiledKnowledge, case: Any) -> dict[str, CompiledPrior]:
+    """The prior of every source, memoised on what priors depend on (setting, age, `when`)."""
+    key = (case.setting, case.age, *(p.when(case) for rows in ck.priors.values()
+                                     for p in rows if p.when is not None))
+    hit = ck.prior_cache.get(key)
+    if hit is None:
+        hit = {s: pick_prior(ck, s, case) for s in ck.source_ids}
+        if len(ck.prior_cache) < 4096:
+            ck.prior_cache[key] = hit
+    return hit
 
 
 def finding_state(f: CompiledFinding, case: Any) -> bool | None:
@@ -99,11 +104,15 @@ def _shown(value: Any) -> Any:
 
 
 def estimate_sources(ck: CompiledKnowledge, case: Any,
-                     from_text: frozenset[str] = frozenset()) -> dict[str, SourceWork]:
+                     from_text: frozenset[str] = frozenset(),
+                     states: list[tuple[bool | None, bool]] | None = None,
+                     ) -> dict[str, SourceWork]:
     """Every source's prior, contributions and posterior probability for `case`."""
-    work = {s: SourceWork(s, pick_prior(ck, s, case)) for s in ck.source_ids}
-    for f in ck.findings:
-        state = finding_state(f, case)
+    priors = _priors(ck, case)
+    work = {s: SourceWork(s, priors[s]) for s in ck.source_ids}
+    if states is None:
+        states = ck.states(case)
+    for f, (state, _) in zip(ck.findings, states, strict=True):
         if state is None:
             continue
         value = _shown(f.value_of(case))
@@ -117,12 +126,15 @@ def estimate_sources(ck: CompiledKnowledge, case: Any,
                 name, value, round(lr, 4), lk.citation_label, lk.verified, f.group, texty,
                 True, lk.derived_note))
     for sw in work.values():
-        _apply_groups(sw, ck)
-        odds = to_odds(sw.prior.probability)
+        if sw.contributions:
+            _apply_groups(sw, ck)
+        product = 1.0
         for c in sw.contributions:
             if c.counted:
-                odds *= c.likelihood_ratio
-        sw.probability = min(1.0, max(0.0, to_probability(odds)))
+                product *= c.likelihood_ratio
+        sw.evidence_lr = product
+        sw.probability = min(1.0, max(0.0, to_probability(to_odds(sw.prior.probability)
+                                                          * product)))
     return work
 
 
