@@ -1,0 +1,185 @@
+"""CDS Hooks `patient-view` latency under 50 concurrent clients, against plain assess.
+
+    python benchmarks/bench_cds.py [--quick]
+
+A uvicorn server (one worker, 127.0.0.1:8766, a separate process) serves the hipspine-consider
+router with a trusted test issuer, plus a plain assess endpoint mounted by this benchmark
+(`POST /bench/assess`: strict case validation + `hipspine.assess`, no authentication), because
+the web app's `POST /api/v1/assess` needs a registry and a log-in session. Clients (50 at a
+time, closed loop, httpx on loopback) send:
+  baseline  POST /bench/assess with the case the CDS import produces for the same patient
+  measured  POST /cds-services/hipspine-consider with a signed ES384 JWT (fresh jti each) and
+            full prefetch: JWT check + FHIR import + assess + card rules
+Printed: p50/p99 latency and throughput of each, and the ratio measured/baseline.
+Target: CDS p99 under 100 ms (the spec asks for answers "on the order of 500 ms").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests/ehr/bundles.py builds the FHIR picture of a case
+PORT = 8766
+ISS = "https://bench-ehr.example.org/"
+BASE = f"http://127.0.0.1:{PORT}"
+CDS_URL = f"{BASE}/cds-services/hipspine-consider"
+
+
+def build_app() -> Any:
+    """The server side (run in the child process)."""
+    from fastapi import Body, FastAPI
+
+    import hipspine
+    from hipspine.ehr.cds import create_cds_router
+
+    app = FastAPI()
+    app.include_router(create_cds_router(None))  # issuers from HIPSPINE_CDS_ISSUERS
+
+    @app.post("/bench/assess")
+    def plain_assess(case: dict[str, Any] = Body(...)) -> Any:  # noqa: B008
+        return hipspine.assess(case)  # strict case validation, then the engine
+
+    return app
+
+
+def serve() -> None:
+    import uvicorn
+
+    uvicorn.run(build_app(), host="127.0.0.1", port=PORT, log_level="warning",
+                access_log=False)
+
+
+def cds_request() -> tuple[dict[str, Any], dict[str, Any]]:
+    """A patient-view request with full prefetch for the hip-spine example patient (spine
+    care: a lumbar fusion), and the case its import yields."""
+    from hipspine.ehr.fhir_in import import_resources, resources_of
+    from tests.ehr.bundles import CPT, bundle_for_case
+
+    case = json.loads((ROOT.parent / "shared" / "examples" / "hip-spine-syndrome.json")
+                      .read_text()) if (ROOT.parent / "shared").is_dir() else {
+        "age": 71, "sex": "female", "imaging": {"hip_oa": {"side": "left"},
+                                                "lumbar_stenosis": {"severity": "severe"}}}
+    resources = resources_of(bundle_for_case(case, pid="bench-1"))
+    resources.append({"resourceType": "Procedure", "id": "bench-fusion", "status": "completed",
+                      "subject": {"reference": "Patient/bench-1"},
+                      "performedDateTime": "2024-02-01",
+                      "code": {"coding": [{"system": CPT, "code": "22612"}]}})
+
+    def searchset(rtype: str) -> dict[str, Any]:
+        return {"resourceType": "Bundle", "type": "searchset",
+                "entry": [{"resource": r} for r in resources if r["resourceType"] == rtype]}
+
+    body = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
+            "context": {"userId": "Practitioner/bench", "patientId": "bench-1"},
+            "prefetch": {"patient": resources[0], "conditions": searchset("Condition"),
+                         "procedures": searchset("Procedure"),
+                         "observations": searchset("Observation"),
+                         "reports": searchset("DiagnosticReport")}}
+    imported = import_resources(resources).case
+    return body, json.loads(imported.model_dump_json(exclude_none=True))
+
+
+async def load(url: str, body: dict[str, Any], headers: list[dict[str, str]],
+               clients: int) -> tuple[list[float], float, int]:
+    import httpx
+
+    latencies: list[float] = []
+    queue = list(range(len(headers)))
+    cards = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        async def worker() -> None:
+            nonlocal cards
+            while queue:
+                i = queue.pop()
+                start = time.perf_counter()
+                response = await client.post(url, json=body, headers=headers[i])
+                latencies.append((time.perf_counter() - start) * 1000)
+                if response.status_code != 200:
+                    raise SystemExit(f"{url}: HTTP {response.status_code} {response.text[:200]}")
+                cards += len(response.json().get("cards", []))
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - start
+    return latencies, elapsed, cards
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--clients", type=int, default=50)
+    args = parser.parse_args()
+    if args.serve:
+        serve()
+        return
+    import httpx
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    n = 400 if args.quick else 5000
+    key = ec.generate_private_key(ec.SECP384R1())
+    public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    jwks = {"keys": [public | {"kid": "bench", "alg": "ES384", "use": "sig"}]}
+    env = dict(os.environ, HIPSPINE_CDS_ISSUERS=json.dumps([{"iss": ISS, "jwks": jwks}]),
+               HIPSPINE_CDS_BASE_URL=BASE)
+    server = subprocess.Popen([sys.executable, __file__, "--serve"], env=env, cwd=ROOT)
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{BASE}/cds-services", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise SystemExit("server did not start")
+        body, case = cds_request()
+        now = int(time.time())
+
+        def token() -> dict[str, str]:
+            claims = {"iss": ISS, "aud": CDS_URL, "iat": now, "exp": now + 300,
+                      "jti": str(uuid.uuid4())}
+            signed = jwt.encode(claims, key, algorithm="ES384", headers={"kid": "bench"})
+            return {"Authorization": f"Bearer {signed}"}
+
+        warm = [token() for _ in range(50)]
+        asyncio.run(load(CDS_URL, body, warm, 10))
+        asyncio.run(load(f"{BASE}/bench/assess", case, [{}] * 50, 10))
+        tokens = [token() for _ in range(n)]   # signed by the "EHR" before the clock starts
+        base_lat, base_s, _ = asyncio.run(load(f"{BASE}/bench/assess", case, [{}] * n,
+                                               args.clients))
+        cds_lat, cds_s, cards = asyncio.run(load(CDS_URL, body, tokens, args.clients))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    rows = [("baseline: POST /bench/assess", base_lat, base_s),
+            ("measured: CDS patient-view", cds_lat, cds_s)]
+    print(f"{n} requests each, {args.clients} concurrent clients, one uvicorn worker, loopback")
+    print(f"{'':32} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'req/s':>8}")
+    for label, lat, secs in rows:
+        print(f"{label:32} {pct(lat, 0.5):8.1f} {pct(lat, 0.99):8.1f} "
+              f"{statistics.fmean(lat):8.1f} {len(lat) / secs:8.0f}")
+    print(f"{'ratio measured/baseline':32} {pct(cds_lat, 0.5) / pct(base_lat, 0.5):8.2f} "
+          f"{pct(cds_lat, 0.99) / pct(base_lat, 0.99):8.2f}")
+    print(f"cards per call: {cards / n:.1f}; target CDS p99 < 100 ms: "
+          f"{'met' if pct(cds_lat, 0.99) < 100 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
