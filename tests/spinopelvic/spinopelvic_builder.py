@@ -9,8 +9,8 @@ Point = tuple[float, float]
 
 
 def build_view(pi: float, pt: float, ll: float | None = None, sva_mm: float | None = None,
-               *, facing: str = "right", row_mm: float = 0.2, col_mm: float = 0.2,
-               origin: Point = (1500.0, 2500.0)) -> dict[str, list[float]]:
+               *, pfa: float | None = None, facing: str = "right", row_mm: float = 0.2,
+               col_mm: float = 0.2, origin: Point = (1500.0, 2500.0)) -> dict[str, list[float]]:
     """Landmarks (image pixels) of one lateral view with the given PI, PT, LL and SVA."""
     ss = pi - pt
     rad = math.radians
@@ -32,6 +32,13 @@ def build_view(pi: float, pt: float, ll: float | None = None, sva_mm: float | No
         pts["l1_anterior"] = (l1p[0] + 38 * math.cos(slope), l1p[1] + 38 * math.sin(slope))
     if sva_mm is not None:
         pts["c7_centroid"] = (s1p[0] + sva_mm, 450.0)
+    if pfa is not None:
+        # The femoral shaft: the hip-to-S1 direction turned clockwise (towards anterior) by PFA.
+        ux, uy = (mid[0] - hip[0]), (mid[1] - hip[1])
+        norm = math.hypot(ux, uy)
+        ux, uy = ux / norm, uy / norm
+        c, s = math.cos(rad(-pfa)), math.sin(rad(-pfa))
+        pts["femoral_shaft"] = (hip[0] + 200 * (c * ux - s * uy), hip[1] + 200 * (s * ux + c * uy))
     sign = 1.0 if facing == "right" else -1.0
     return {name: [origin[0] + sign * p[0] / col_mm, origin[1] - p[1] / row_mm]
             for name, p in pts.items()}

@@ -116,7 +116,7 @@ def test_missing_optional_landmarks_are_not_computable_with_why():
     view = build_view(50, 10, None, None)
     r = measure_landmarks(build_landmarks(view))
     assert r.standing.ll is None and r.standing.sva_mm is None
-    assert set(r.standing.not_computable) == {"ll", "pi_ll", "sva_mm"}
+    assert set(r.standing.not_computable) == {"ll", "pi_ll", "sva_mm", "pfa"}
     assert r.hip_spine_class is None and "L1" in r.hip_spine_class_why
 
 
@@ -208,3 +208,17 @@ def test_thresholds_come_from_the_knowledge_base():
         update={"flatback_pi_ll_above": 15.0, "stiff_delta_ss_below": 20.0})
     other = KB.model_copy(update={"hip_spine_classification": rule})
     assert measure_landmarks(doc, other).hip_spine_class == "1B"
+
+
+def test_hip_user_index_from_deep_seated_view():
+    # Standing PFA 175, deep-seated PFA 85 (hip flexion 90); LL 50 -> 20 (lumbar flexion 30).
+    doc = build_landmarks(build_view(55, 12, 50, pfa=175), build_view(55, 30, 35, pfa=110))
+    doc["flexed_seated"] = build_view(55, 35, 20, pfa=85)
+    r = measure_landmarks(doc)
+    assert r.standing.pfa == pytest.approx(175, abs=0.5)
+    assert r.flexed_seated is not None and r.flexed_seated.pfa == pytest.approx(85, abs=0.5)
+    assert r.hip_flexion == pytest.approx(90, abs=0.5)
+    assert r.lumbar_flexion == pytest.approx(30, abs=0.5)
+    assert r.hip_user_index == pytest.approx(75, abs=0.5)
+    flag = next(f for f in r.flags if f.id == "hip_user_index")
+    assert flag.citation == "verhaegen2022" and "75%" in flag.text

@@ -56,7 +56,10 @@ def test_mirroring_with_facing_left_changes_nothing(a, width):
     mirrored = transform(_doc(a), lambda x, y: (width - x, y))
     mirrored["facing"] = "left"
     after = measure_landmarks(mirrored)
-    assert after.standing.model_dump() == before.standing.model_dump()
+    # Equal up to floating-point noise, which can tip a value across a 0.05 rounding edge.
+    for key in ("pi", "pt", "ss", "ll", "pi_ll", "sva_mm"):
+        assert abs(getattr(after.standing, key) - getattr(before.standing, key)) <= TOL
+    assert after.standing.not_computable == before.standing.not_computable
 
 
 @settings(max_examples=60, deadline=None)

@@ -64,7 +64,9 @@ def _print_text(result) -> None:  # type: ignore[no-untyped-def]
     console = Console()
     table = Table(title="Spinopelvic parameters (degrees; SVA in mm)")
     table.add_column("view")
-    for col in ("PI", "PT", "SS", "LL", "PI-LL", "SVA mm"):
+    views = [getattr(result, n) for n in ("standing", "sitting", "flexed_seated")]
+    with_pfa = any(v is not None and v.pfa is not None for v in views)
+    for col in ("PI", "PT", "SS", "LL", "PI-LL", "SVA mm") + (("PFA",) if with_pfa else ()):
         table.add_column(col, justify="right")
     notes = []
     for name in ("standing", "sitting", "flexed_seated"):
@@ -72,8 +74,10 @@ def _print_text(result) -> None:  # type: ignore[no-untyped-def]
         if view is None:
             continue
         cells = [view.pi, view.pt, view.ss, view.ll, view.pi_ll, view.sva_mm]
+        cells += [view.pfa] if with_pfa else []
         table.add_row(name.replace("_", " "), *("n/c" if c is None else f"{c:g}" for c in cells))
-        notes += [f"{name} {k}: not computable, {v}" for k, v in view.not_computable.items()]
+        notes += [f"{name} {k}: not computable, {v}" for k, v in view.not_computable.items()
+                  if k != "pfa" or with_pfa]
     console.print(table)
     for note in notes:
         console.print(f"  [dim]{escape(note)}[/]")

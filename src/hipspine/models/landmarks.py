@@ -45,6 +45,9 @@ class View(_Strict):
     l1_anterior: Point | None = Field(None, description="anterior-superior corner of L1")
     l1_posterior: Point | None = Field(None, description="posterior-superior corner of L1")
     c7_centroid: Point | None = Field(None, description="centre of the C7 vertebral body")
+    femoral_shaft: Point | None = Field(
+        None, description="a point on the femoral shaft axis well below the head, for the "
+                          "pelvic-femoral angle (PFA)")
 
     @field_validator("*")
     @classmethod
@@ -86,6 +89,7 @@ class ViewParameters(_Strict):
     ll: float | None = None
     pi_ll: float | None = None
     sva_mm: float | None = None
+    pfa: float | None = Field(None, description="pelvic-femoral angle, degrees")
     not_computable: dict[str, str] = Field(default_factory=dict)
 
 
@@ -126,6 +130,10 @@ class SpinopelvicResult(_Strict):
     delta_pt: float | None = None
     lumbar_flexion: float | None = Field(
         None, description="standing LL minus flexed-seated LL (degrees)")
+    hip_flexion: float | None = Field(
+        None, description="standing PFA minus flexed-seated PFA (degrees)")
+    hip_user_index: float | None = Field(
+        None, description="hip flexion / (hip flexion + lumbar flexion) x 100 (percent)")
     hip_spine_class: HipSpineClass | None = None
     hip_spine_class_why: str = ""
     mobility: Mobility | None = None

@@ -85,3 +85,13 @@ def sagittal_vertical_axis(c7_centroid: Point, s1_posterior: Point) -> float:
     """SVA: horizontal distance of the C7 plumb line from the posterior-superior corner of
     S1, positive when C7 lies anterior (same units as the points)."""
     return c7_centroid[0] - s1_posterior[0]
+
+
+def pelvic_femoral_angle(s1_posterior: Point, s1_anterior: Point, hip_axis: Point,
+                         femoral_shaft: Point) -> float:
+    """PFA: at the hip axis, the angle between the line to the S1 endplate midpoint and the
+    femoral shaft axis (about 180 degrees standing; it falls as the hip flexes)."""
+    mid = midpoint(s1_posterior, s1_anterior)
+    a = math.atan2(mid[1] - hip_axis[1], mid[0] - hip_axis[0])
+    b = math.atan2(femoral_shaft[1] - hip_axis[1], femoral_shaft[0] - hip_axis[0])
+    return abs(_wrap(math.degrees(a - b)))

@@ -139,13 +139,18 @@ def view_parameters(view: View, frame: g.Frame, has_spacing: bool) -> ViewParame
         why["sva_mm"] = "pixel_spacing_mm not given (pass it, or --dicom to read it)"
     else:
         sva = g.sagittal_vertical_axis(p(view.c7_centroid), s1p)
+    pfa = None
+    if view.femoral_shaft is None:
+        why["pfa"] = "landmark femoral_shaft not given"
+    else:
+        pfa = g.pelvic_femoral_angle(s1p, s1a, hip_axis, p(view.femoral_shaft))
     # Round PT and SS first and derive PI from them, so PI = PT + SS holds in the output.
     pt_r, ss_r = _round(pt), _round(ss)
     pi_r = round(pt_r + ss_r, 1) if pt_r is not None and ss_r is not None else _round(pi)
     ll_r = _round(ll)
     pi_ll_r = round(pi_r - ll_r, 1) if pi_r is not None and ll_r is not None else None
-    return ViewParameters(pi=pi_r, pt=pt_r, ss=ss_r, ll=ll_r,
-                          pi_ll=pi_ll_r, sva_mm=_round(sva), not_computable=why)
+    return ViewParameters(pi=pi_r, pt=pt_r, ss=ss_r, ll=ll_r, pi_ll=pi_ll_r,
+                          sva_mm=_round(sva), pfa=_round(pfa), not_computable=why)
 
 
 def schwab_grade(value: float | None, band: Band) -> SchwabGrade | None:
@@ -202,8 +207,13 @@ def measure(landmarks: Landmarks, kb: SpinopelvicKnowledge) -> SpinopelvicResult
     if sitting is not None:
         delta_ss = _sub(standing.ss, sitting.ss)
         delta_pt = _sub(sitting.pt, standing.pt)
+    hip_flexion = hip_user_index = None
     if flexed is not None:
         lumbar_flexion = _sub(standing.ll, flexed.ll)
+        hip_flexion = _sub(standing.pfa, flexed.pfa)
+        if hip_flexion is not None and lumbar_flexion is not None and (
+                hip_flexion + lumbar_flexion) > 0:
+            hip_user_index = round(100 * hip_flexion / (hip_flexion + lumbar_flexion), 1)
     cls, why = classify(standing.pi_ll, delta_ss, kb)
     rules: list[str] = []
     recs: list[Recommendation] = []
@@ -223,6 +233,11 @@ def measure(landmarks: Landmarks, kb: SpinopelvicKnowledge) -> SpinopelvicResult
         flags.append(_flag(kb, "hypermobile"))
     if delta_ss is not None and delta_ss < 0:
         flags.append(_flag(kb, "paradoxical_tilt"))
+    if hip_user_index is not None:
+        base = _flag(kb, "hip_user_index")
+        flags.append(base.model_copy(update={
+            "text": f"Hip user index {hip_user_index:g}% (hip flexion {hip_flexion:g} deg, "
+                    f"lumbar flexion {lumbar_flexion:g} deg). {base.text}"}))
     schwab = SchwabModifiers(
         pi_ll=schwab_grade(standing.pi_ll, kb.schwab.pi_ll),
         pt=schwab_grade(standing.pt, kb.schwab.pt),
@@ -236,6 +251,7 @@ def measure(landmarks: Landmarks, kb: SpinopelvicKnowledge) -> SpinopelvicResult
         id=landmarks.id, facing=landmarks.facing, pixel_spacing_mm=landmarks.pixel_spacing_mm,
         standing=standing, sitting=sitting, flexed_seated=flexed,
         delta_ss=delta_ss, delta_pt=delta_pt, lumbar_flexion=lumbar_flexion,
+        hip_flexion=hip_flexion, hip_user_index=hip_user_index,
         hip_spine_class=cls, hip_spine_class_why=why, mobility=mobility,
         schwab_modifiers=schwab, recommendations=recs, flags=flags,
         rules_fired=rules, unverified=unverified,

@@ -52,6 +52,8 @@ def _segments(view: View) -> list[tuple[tuple[float, float], tuple[float, float]
     if view.c7_centroid is not None:
         segs.append((view.c7_centroid, (view.c7_centroid[0], view.s1_posterior[1]),
                      _COLOURS["c7"]))
+    if view.femoral_shaft is not None:
+        segs.append((hip, view.femoral_shaft, "#8c564b"))
     return segs
 
 
