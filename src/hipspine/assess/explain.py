@@ -34,7 +34,12 @@ def explain(verdict: Verdict, sources: Sequence[SourceWork], labels: dict[str, s
     if red_flags:
         cats = "; ".join(f"{f['finding']} ({f['id'].replace('_', ' ')})" for f in red_flags)
         out.append(f"Red flags first: {cats} - act on these before anything below.")
-    out.append(f"Verdict: {_VERDICT_TEXT[verdict]} (a source is acted on at "
+    text = _VERDICT_TEXT[verdict]
+    if verdict == "other":
+        mimic = max((w for w in sources if w.id not in ("hip", "spine")),
+                    key=lambda w: w.probability)
+        text += f" - most likely {labels[mimic.id].lower()} ({mimic.probability:.0%})"
+    out.append(f"Verdict: {text} (a source is acted on at "
                f"{act_probability:.0%} or more when findings, not the prior alone, put it there).")
     for est in sources:
         pretest, label = est.prior.probability, labels[est.id]
