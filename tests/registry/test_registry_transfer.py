@@ -155,7 +155,7 @@ def test_killed_import_leaves_only_whole_committed_data(engine, db_url, tmp_path
     import_rows(engine, SMALL)  # committed before the crash: must survive intact
     before = table_counts(engine)
     big = tmp_path / "big.json"
-    _big_import_file(big, patients=4000, proms_each=25)
+    _big_import_file(big, patients=3000, proms_each=20)
     env = {**os.environ, "HIPSPINE_DATABASE_URL": db_url}
     proc = subprocess.Popen([sys.executable, "-m", "hipspine.cli", "registry", "import",
                              str(big)], env=env, stdout=subprocess.PIPE,
@@ -176,3 +176,22 @@ def test_killed_import_leaves_only_whole_committed_data(engine, db_url, tmp_path
     if db_url.startswith("sqlite"):
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+
+
+def test_fhir_questionnaire_responses_import_as_prom_rows(engine, table_counts):
+    from hipspine.ehr.fhir_out import prom_resources
+    from hipspine.registry.transfer import rows_from_fhir
+
+    resources = (prom_resources("odi", [2, 3, 1, None, 0, 2, 1, 3, 2, 1], date="2024-02-20")
+                 + prom_resources("ohs", [4] * 12, date="2024-09-01"))
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"resource": r} for r in resources]}
+    rows = rows_from_fhir(json.dumps(bundle), "F-1", register_patient=True)
+    import_rows(engine, rows)
+    doc = json.loads(export_text(engine, "json"))
+    proms = [r for r in doc["rows"] if r["record"] == "prom"]
+    assert [(p["instrument"], p["score"]) for p in proms] == [("odi", 33.3), ("ohs", 48.0)]
+    assert proms[0]["items"] == [2, 3, 1, None, 0, 2, 1, 3, 2, 1]
+    with pytest.raises(InputError):
+        rows_from_fhir(json.dumps({"resourceType": "Bundle", "entry": []}), "F-2",
+                       register_patient=True)

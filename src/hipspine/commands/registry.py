@@ -45,19 +45,40 @@ def register(app: typer.Typer) -> None:
     @registry.command("import")
     def import_command(
         file: str = typer.Argument(..., help="CSV or JSON rows file, or - for stdin."),
-        fmt: str = typer.Option(None, "--format", help="csv or json (default: from the "
-                                "file extension)"),
+        fmt: str = typer.Option(None, "--format", help="csv, json or fhir (default: from "
+                                "the file extension)"),
+        pseudonym: str = typer.Option(None, "--pseudonym", help="With --format fhir: the "
+                                      "registry pseudonym of the patient the "
+                                      "QuestionnaireResponses belong to."),
     ) -> None:
-        """Import rows all-or-nothing: one bad row imports nothing and names row and field."""
-        from hipspine.registry import get_engine
-        from hipspine.registry.transfer import import_rows, read_rows
+        """Import rows all-or-nothing: one bad row imports nothing and names row and field.
 
-        rows = read_rows(read_text(file), _format_of(file, fmt))
+        With --format fhir, one patient's QuestionnaireResponses become PROM rows.
+        """
+        from hipspine.errors import InputError
+        from hipspine.registry import get_engine, session_scope
+        from hipspine.registry.tables import Patient
+        from hipspine.registry.transfer import import_rows, read_rows, rows_from_fhir
+
+        chosen = _format_of(file, fmt)
+        engine = get_engine()
+        if chosen == "fhir":
+            if not pseudonym:
+                raise InputError.single("--pseudonym", None, "the patient's registry "
+                                        "pseudonym", what="command-line option")
+            from sqlalchemy import select
+
+            with session_scope(engine) as session:
+                known = session.scalar(select(Patient.id).where(
+                    Patient.pseudonym == pseudonym)) is not None
+            rows = rows_from_fhir(read_text(file), pseudonym, register_patient=not known)
+        else:
+            rows = read_rows(read_text(file), chosen)
         def progress(message: str) -> None:
             sys.stderr.write(message + "\n")
             sys.stderr.flush()
 
-        result = import_rows(get_engine(), rows, progress=progress)
+        result = import_rows(engine, rows, progress=progress)
         print_json({"imported": result.as_dict()})
 
     @registry.command("export")

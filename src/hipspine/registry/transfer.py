@@ -111,6 +111,32 @@ def read_rows(text: str, fmt: str) -> list[dict[str, Any]]:
     raise InputError.single("format", fmt, "csv, json", what="command-line option")
 
 
+def rows_from_fhir(text: str, pseudonym: str, *, register_patient: bool) -> list[dict[str, Any]]:
+    """PROM rows from one patient's FHIR QuestionnaireResponses (Bundle, resource or NDJSON).
+
+    Mapping is the EHR adapter's (`hipspine.ehr.fhir_in`); rows are then validated like any
+    other import. `register_patient` adds a patient row (sex from the Patient resource).
+    """
+    try:
+        from hipspine.ehr.fhir_in import import_resources, parse_fhir_text
+    except ImportError:  # pragma: no cover - the EHR adapter ships with hipspine
+        raise InputError.single("format", "fhir", "csv, json (FHIR support not installed)",
+                                what="command-line option") from None
+    result = import_resources(parse_fhir_text(text))
+    rows: list[dict[str, Any]] = []
+    if register_patient:
+        rows.append({"record": "patient", "pseudonym": pseudonym, "sex": result.case.sex})
+    for entry in result.case.proms:
+        rows.append({"record": "prom", "pseudonym": pseudonym, "instrument": entry.instrument,
+                     "administered_on": entry.date, "items": entry.items,
+                     "score": entry.score})
+    if not any(r["record"] == "prom" for r in rows):
+        raise InputError.single("document", "no completed QuestionnaireResponse",
+                                "QuestionnaireResponses of a known PROM instrument",
+                                what="FHIR input")
+    return rows
+
+
 # --- validating -------------------------------------------------------------------------
 
 class _Rows:
