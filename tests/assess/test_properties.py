@@ -165,3 +165,27 @@ def test_random_invalid_cases_exit_2_naming_the_field(
                             monkeypatch, capsys)
     assert code == 2
     assert path in output
+
+
+@FAST
+@given(cases)
+def test_generated_code_agrees_with_the_reference_evaluator(data: dict[str, Any]) -> None:
+    from hipspine.assess.compiled import compiled
+    from hipspine.assess.sources import finding_state
+
+    ck = compiled(KB)
+    case = parse_case(data)
+    generated = [state for state, _, _ in ck.states(case)]
+    assert generated == [finding_state(f, case) for f in ck.findings]
+
+
+@FAST
+@given(cases)
+def test_explicit_nulls_change_nothing(data: dict[str, Any]) -> None:
+    nulls = json.loads(json.dumps(data))
+    for section, flags in (("symptoms", SYMPTOM_FLAGS), ("exam", EXAM_FLAGS)):
+        part = nulls.setdefault(section, {})
+        for flag in flags:
+            part.setdefault(flag, None)
+    assert (assess_case(parse_case(data), KB).model_dump()
+            == assess_case(parse_case(nulls), KB).model_dump())

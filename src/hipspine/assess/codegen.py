@@ -13,8 +13,9 @@ from typing import Any
 
 from hipspine.assess.knowledge import Condition, Finding
 
-StatesFn = Callable[[Any], list[tuple[bool | None, bool]]]
-"""case -> per finding: (state: True present / False absent / None unknown, all fields unknown)."""
+StatesFn = Callable[[Any], list[tuple[bool | None, bool, Any]]]
+"""case -> per finding: (state: True present / False absent / None unknown, all fields
+unknown, value of the first field)."""
 
 _OPS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
@@ -95,7 +96,7 @@ def compile_states(findings: Sequence[Finding]) -> StatesFn:
             w.lines.append(f"    {st} = {st} if ap{i} is True else None")
         paths = dict.fromkeys(c.field for c in f.present_when + (f.absent_when or []))
         unknown = " and ".join(f"{w.field(p)} is None" for p in paths)
-        results.append(f"({st}, {unknown})")
+        results.append(f"({st}, {unknown}, {w.field(f.present_when[0].field)})")
     source = ("def states(case):\n" + "\n".join(w.lines)
               + "\n    return [" + ", ".join(results) + "]\n")
     namespace: dict[str, Any] = {"K": tuple(w.consts)}

@@ -7,12 +7,11 @@ that assessing a case costs about as much as validating it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from hipspine.assess.codegen import StatesFn, compile_states
-from hipspine.assess.conditions import Check, compile_all, field_getter
+from hipspine.assess.conditions import Check, compile_all
 from hipspine.assess.knowledge import AssessmentKnowledge, Finding, Likelihood, Prior
 from hipspine.kb import load_references
 
@@ -36,11 +35,9 @@ class CompiledFinding:
     id: str
     label: str
     fields: tuple[str, ...]
-    getters: tuple[Callable[[Any], Any], ...]
     present: Check
     absent: Check | None
     applies: Check | None
-    value_of: Callable[[Any], Any]
     group: str | None
     likelihoods: tuple[CompiledLikelihood, ...]
     next_test_label: str | None
@@ -133,15 +130,13 @@ def _test_model(lr_pos: float | None, lr_neg: float | None) -> tuple[float, floa
 
 
 def _finding(f: Finding) -> CompiledFinding:
-    first = f.present_when[0].field
     fields = tuple(dict.fromkeys(c.field for c in f.present_when + (f.absent_when or [])))
     return CompiledFinding(
         id=f.id, label=f.label, fields=fields,
-        getters=tuple(field_getter(path) for path in fields),
         present=compile_all(f.present_when),
         absent=compile_all(f.absent_when) if f.absent_when is not None else None,
         applies=compile_all(f.applies_when) if f.applies_when else None,
-        value_of=field_getter(first), group=f.group,
+        group=f.group,
         likelihoods=tuple(_likelihood(lk) for lk in f.likelihoods),
         next_test_label=f.next_test.label if f.next_test else None,
         next_test_kind=f.next_test.kind if f.next_test else None,

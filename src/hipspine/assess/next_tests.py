@@ -20,10 +20,11 @@ from hipspine.assess.verdict import verdict_of
 from hipspine.models.assessment import Verdict
 
 
-def _entropy(p: float) -> float:
+def _entropy(p: float, log2: Any = log2) -> float:
     if p <= 0.0 or p >= 1.0:
         return 0.0
-    return -(p * log2(p) + (1 - p) * log2(1 - p))
+    q = 1.0 - p
+    return -(p * log2(p) + q * log2(q))
 
 
 def _update(p: float, lr: float) -> float:
@@ -39,7 +40,7 @@ def _undone(f: CompiledFinding, case: Any, unknown: bool) -> bool:
 
 
 def rank_next_tests(ck: CompiledKnowledge, case: Any, work: dict[str, SourceWork],
-                    verdict: Verdict, acting: set[str], states: list[tuple[bool | None, bool]],
+                    verdict: Verdict, acting: set[str], states: list[tuple[bool | None, bool, Any]],
                     limit: int = 5) -> list[dict[str, Any]]:
     """Candidate tests: most likely to change the verdict first, then most information."""
     rule = ck.kb.rules.verdict
@@ -53,7 +54,7 @@ def rank_next_tests(ck: CompiledKnowledge, case: Any, work: dict[str, SourceWork
 
     scored: list[tuple[float, float, str, CompiledFinding]] = []
     now = {s: (w.probability, _entropy(w.probability), w.evidence_lr) for s, w in work.items()}
-    for f, (_, unknown) in zip(ck.findings, states, strict=True):
+    for f, (_, unknown, _) in zip(ck.findings, states, strict=True):
         if not _undone(f, case, unknown):
             continue
         bits = change = 0.0
@@ -63,8 +64,9 @@ def rank_next_tests(ck: CompiledKnowledge, case: Any, work: dict[str, SourceWork
                 continue
             p, h, ev = now[lk.source]
             p_pos = p * lk.sensitivity + (1 - p) * (1 - lk.specificity)
-            post_pos = _update(p, lr_pos)
-            post_neg = _update(p, lr_neg) if lr_neg is not None else p
+            odds = p / (1 - p) if p < 1 else 1e12
+            post_pos = odds * lr_pos / (1 + odds * lr_pos)
+            post_neg = odds * lr_neg / (1 + odds * lr_neg) if lr_neg is not None else p
             gain = h - p_pos * _entropy(post_pos) - (1 - p_pos) * _entropy(post_neg)
             if gain > 0.0:
                 bits += gain

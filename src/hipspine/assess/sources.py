@@ -105,17 +105,17 @@ def _shown(value: Any) -> Any:
 
 def estimate_sources(ck: CompiledKnowledge, case: Any,
                      from_text: frozenset[str] = frozenset(),
-                     states: list[tuple[bool | None, bool]] | None = None,
+                     states: list[tuple[bool | None, bool, Any]] | None = None,
                      ) -> dict[str, SourceWork]:
     """Every source's prior, contributions and posterior probability for `case`."""
     priors = _priors(ck, case)
     work = {s: SourceWork(s, priors[s]) for s in ck.source_ids}
     if states is None:
         states = ck.states(case)
-    for f, (state, _) in zip(ck.findings, states, strict=True):
+    for f, (state, _, raw) in zip(ck.findings, states, strict=True):
         if state is None:
             continue
-        value = _shown(f.value_of(case))
+        value = _shown(raw)
         texty = bool(from_text) and _from_text(f.fields, from_text)
         for lk in f.likelihoods:
             lr = lk.lr_positive if state else lk.lr_negative
