@@ -17,7 +17,7 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture(scope="module")
-def pg_engine(postgres_url: str) -> Iterator[Engine]:
+def pg_engine(postgres_url: str, cohort: Cohort) -> Iterator[Engine]:
     # A private schema, so registry tests sharing this database are never disturbed.
     schema = f"studies_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(postgres_url)
@@ -27,6 +27,7 @@ def pg_engine(postgres_url: str) -> Iterator[Engine]:
                               connect_args={"options": f"-csearch_path={schema}"})
     try:
         migrate(engine)
+        write_cohort(engine, cohort)
         yield engine
     finally:
         engine.dispose()
@@ -35,9 +36,8 @@ def pg_engine(postgres_url: str) -> Iterator[Engine]:
         admin.dispose()
 
 
-def test_postgres_and_sqlite_agree(pg_engine: Engine, cohort: Cohort,
+def test_postgres_and_sqlite_agree(pg_engine: Engine,
                                    registry: tuple[str, Engine]) -> None:
-    write_cohort(pg_engine, cohort)
     pg = study_summary(pg_engine).model_dump(exclude={"generated_at", "database"})
     lite = study_summary(registry[1]).model_dump(exclude={"generated_at", "database"})
     assert pg["cohort"] == lite["cohort"]
@@ -51,3 +51,13 @@ def test_postgres_and_sqlite_agree(pg_engine: Engine, cohort: Cohort,
     assert [c["difference"] for c in pg["comparisons"]] == pytest.approx(
         [c["difference"] for c in lite["comparisons"]])
     assert [c["events"] for c in pg["survival"]] == [c["events"] for c in lite["survival"]]
+
+
+def test_postgres_registry_streams_into_duckdb(pg_engine: Engine) -> None:
+    from hipspine.studies import StudyOptions
+
+    in_place = study_summary(pg_engine)
+    staged = study_summary(pg_engine, options=StudyOptions(backend="duckdb"))
+    assert staged.cohort == in_place.cohort
+    assert staged.completeness == in_place.completeness
+    assert [r.n for r in staged.change] == [r.n for r in in_place.change]

@@ -154,3 +154,18 @@ def test_custom_windows_and_bad_options(registry: tuple[str, Engine]) -> None:
     m = {s.timepoint: s.n for s in tight.trajectories if s.instrument == "odi"
          and s.strategy == "all"}
     assert m["12m"] < n["12m"] and m["3m"] == n["3m"]
+
+
+def test_database_and_duckdb_backends_agree(registry: tuple[str, Engine],
+                                            summary: StudySummary) -> None:
+    in_sqlite = study_summary(registry[1], options=StudyOptions(backend="database"))
+    skip = {"generated_at"}
+    a, b = in_sqlite.model_dump(exclude=skip), summary.model_dump(exclude=skip)
+    assert a["cohort"] == b["cohort"] and a["completeness"] == b["completeness"]
+    assert [(r["n"], r["responders"]) for r in a["change"]] == \
+        [(r["n"], r["responders"]) for r in b["change"]]
+    assert [r["mean_change"] for r in a["change"]] == pytest.approx(
+        [r["mean_change"] for r in b["change"]], nan_ok=True)
+    assert [c["difference"] for c in a["comparisons"]] == pytest.approx(
+        [c["difference"] for c in b["comparisons"]])
+    assert [c["points"] for c in a["survival"]] == [c["points"] for c in b["survival"]]

@@ -18,12 +18,12 @@ The SQL runs unchanged on SQLite and PostgreSQL (DuckDB too); only date arithmet
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
-from sqlalchemy import Connection, text
 
 from hipspine.proms.knowledge import TimepointWindow
 from hipspine.registry.tables import SURGICAL_TREATMENT_TYPES
@@ -73,31 +73,94 @@ def _to_date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-class RegistryQueries:
-    """Builds the long-format temp tables on `conn` and answers aggregate questions."""
+class Executor(Protocol):
+    """Runs one SQL statement with `:name` parameters; returns (columns, rows)."""
 
-    def __init__(self, conn: Connection, windows: Sequence[TimepointWindow],
-                 cohort: CohortFilter | None = None) -> None:
+    dialect: str
+
+    def run(self, sql: str, params: dict[str, Any]) -> tuple[list[str], list[Any]]: ...
+
+
+class SqlAlchemyExecutor:
+    """Runs the queries inside the registry database itself (SQLite or PostgreSQL)."""
+
+    def __init__(self, conn: Any) -> None:
+        from sqlalchemy import text
+
+        self._text = text
         self.conn = conn
         self.dialect = conn.dialect.name
+
+    def run(self, sql: str, params: dict[str, Any]) -> tuple[list[str], list[Any]]:
+        result = self.conn.execute(self._text(sql), params)
+        if not result.returns_rows:
+            return [], []
+        return list(result.keys()), list(result.fetchall())
+
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+class DuckDBExecutor:
+    """Runs the same queries on a DuckDB copy of the registry (see `staging`)."""
+
+    dialect = "duckdb"
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def run(self, sql: str, params: dict[str, Any]) -> tuple[list[str], list[Any]]:
+        used = set(_NAMED.findall(sql))
+        cursor = self.conn.execute(_NAMED.sub(r"$\1", sql),
+                                   {k: v for k, v in params.items() if k in used})
+        if cursor.description is None:
+            return [], []
+        return [d[0] for d in cursor.description], cursor.fetchall()
+
+
+class _Rows:
+    def __init__(self, columns: list[str], rows: list[Any]) -> None:
+        self.columns, self.rows = columns, rows
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def __iter__(self) -> Any:
+        return iter(self.rows)
+
+
+class RegistryQueries:
+    """Builds the long-format temp tables through `executor` and answers aggregate questions."""
+
+    def __init__(self, executor: Executor, windows: Sequence[TimepointWindow],
+                 cohort: CohortFilter | None = None) -> None:
+        self.executor = executor
+        self.dialect = executor.dialect
         self.windows = list(windows)
         self.cohort = cohort or CohortFilter()
         self.as_of: dt.date | None = None
+        self._instruments: list[str] | None = None
 
-    def _exec(self, sql: str, params: dict[str, Any] | None = None) -> Any:
-        return self.conn.execute(text(sql), params or {})
+    def _exec(self, sql: str, params: dict[str, Any] | None = None) -> _Rows:
+        return _Rows(*self.executor.run(sql, params or {}))
 
     def frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         result = self._exec(sql, params)
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        return pd.DataFrame(result.rows, columns=result.columns)
 
     # ------------------------------------------------------------------ build
     def build(self) -> None:
         """Create hs_index, hs_scores and hs_change (temporary: gone when the connection is)."""
         for name in ("hs_change", "hs_scores", "hs_index"):
             self._exec(f"DROP TABLE IF EXISTS {name}")
+        self._instruments = None
         self._build_index()
+        if self.dialect != "duckdb":  # row stores need an index for the joins below
+            self._exec("CREATE INDEX hs_index_patient ON hs_index (patient_id)")
         self._build_scores()
+        if self.dialect != "duckdb":
+            self._exec("CREATE INDEX hs_scores_key ON hs_scores "
+                       "(patient_id, instrument, timepoint)")
         self._build_change()
         row = self._exec("SELECT MAX(last_contact_on) FROM hs_index").fetchone()
         self.as_of = _to_date(row[0]) if row else None
@@ -226,45 +289,58 @@ class RegistryQueries:
         return {k: int(v or 0) for k, v in zip(keys, row or (), strict=False)}
 
     def instruments(self) -> list[str]:
-        rows = self._exec("SELECT DISTINCT instrument FROM hs_scores ORDER BY instrument")
-        return [r[0] for r in rows]
+        if self._instruments is None:
+            rows = self._exec("SELECT DISTINCT instrument FROM hs_scores ORDER BY instrument")
+            self._instruments = [r[0] for r in rows]
+        return self._instruments
 
     def completeness(self, preoperative: str, postoperative: Sequence[str]) -> pd.DataFrame:
         """Per instrument and post-operative timepoint, among operated patients whose window
-        has closed by the data cut-off: eligible, pre-op captured, post-op captured, paired."""
-        frames = []
-        if self.as_of is None:
-            return pd.DataFrame(columns=["instrument", "timepoint", "eligible", "preoperative",
-                                         "postoperative", "paired"])
+        has closed by the data cut-off: eligible, pre-op captured, post-op captured, paired.
+
+        One pass: a capture flag per timepoint for each patient x instrument, then sums."""
+        columns = ["instrument", "timepoint", "eligible", "preoperative", "postoperative",
+                   "paired"]
         window = {w.timepoint: w for w in self.windows}
+        wanted = [tp for tp in postoperative if tp in window]
+        if self.as_of is None or not wanted:
+            return pd.DataFrame(columns=columns)
+        params: dict[str, Any] = {"as_of": self.as_of, "pre": preoperative}
         elapsed = _days(self.dialect, ":as_of", "i.index_on")
-        for timepoint in postoperative:
-            if timepoint not in window:
-                continue
-            params = {"as_of": self.as_of, "to_day": window[timepoint].to_day,
-                      "pre": preoperative, "post": timepoint}
-            frames.append(self.frame(f"""
-            WITH due AS (
-                SELECT patient_id FROM hs_index i
-                WHERE i.first_surgery_on IS NOT NULL AND {elapsed} >= :to_day
-            ),
-            instruments AS (SELECT DISTINCT instrument FROM hs_scores),
-            pre AS (SELECT s.instrument, s.patient_id FROM hs_scores s
-                    JOIN due ON due.patient_id = s.patient_id WHERE s.timepoint = :pre),
-            post AS (SELECT s.instrument, s.patient_id FROM hs_scores s
-                     JOIN due ON due.patient_id = s.patient_id WHERE s.timepoint = :post)
-            SELECT ins.instrument, :post AS timepoint,
-                   (SELECT COUNT(*) FROM due) AS eligible,
-                   (SELECT COUNT(*) FROM pre WHERE pre.instrument = ins.instrument)
-                       AS preoperative,
-                   (SELECT COUNT(*) FROM post WHERE post.instrument = ins.instrument)
-                       AS postoperative,
-                   (SELECT COUNT(*) FROM post JOIN pre
-                      ON pre.patient_id = post.patient_id AND pre.instrument = post.instrument
-                     WHERE post.instrument = ins.instrument) AS paired
-            FROM instruments ins ORDER BY ins.instrument
-            """, params))  # noqa: S608
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        flags, sums, due = [], [], []
+        for k, tp in enumerate(wanted):
+            params[f"tp{k}"] = tp
+            params[f"to{k}"] = window[tp].to_day
+            flags.append(f"MAX(CASE WHEN timepoint = :tp{k} THEN 1 ELSE 0 END) AS h{k}")
+            closed = f"{elapsed} >= :to{k}"
+            sums.append(f"SUM(CASE WHEN {closed} THEN f.h_pre ELSE 0 END) AS pre{k}, "
+                        f"SUM(CASE WHEN {closed} THEN f.h{k} ELSE 0 END) AS post{k}, "
+                        f"SUM(CASE WHEN {closed} THEN f.h_pre * f.h{k} ELSE 0 END) AS paired{k}")
+            due.append(f"SUM(CASE WHEN {closed} THEN 1 ELSE 0 END) AS due{k}")
+        counts = self.frame(f"""
+            WITH flags AS (
+                SELECT patient_id, instrument,
+                       MAX(CASE WHEN timepoint = :pre THEN 1 ELSE 0 END) AS h_pre,
+                       {", ".join(flags)}
+                FROM hs_scores GROUP BY patient_id, instrument)
+            SELECT f.instrument, {", ".join(sums)}
+            FROM flags f JOIN hs_index i ON i.patient_id = f.patient_id
+            WHERE i.first_surgery_on IS NOT NULL
+            GROUP BY f.instrument""", params)  # noqa: S608
+        eligible = self.frame(f"""
+            SELECT {", ".join(due)} FROM hs_index i
+            WHERE i.first_surgery_on IS NOT NULL""", params)  # noqa: S608
+        by_instrument = {r["instrument"]: r for r in counts.to_dict("records")}
+        rows = []
+        for k, tp in enumerate(wanted):
+            n_due = int(eligible.iloc[0][f"due{k}"] or 0) if not eligible.empty else 0
+            for instrument in self.instruments():
+                r = by_instrument.get(instrument, {})
+                rows.append({"instrument": instrument, "timepoint": tp, "eligible": n_due,
+                             "preoperative": int(r.get(f"pre{k}") or 0),
+                             "postoperative": int(r.get(f"post{k}") or 0),
+                             "paired": int(r.get(f"paired{k}") or 0)})
+        return pd.DataFrame(rows, columns=columns)
 
     def trajectories(self) -> pd.DataFrame:
         """n, sum and sum of squares of scores per instrument, strategy and timepoint."""

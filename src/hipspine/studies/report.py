@@ -86,7 +86,8 @@ def render_report(engine: Engine, out_path: str | Path, options: StudyOptions | 
                   filters: StudyFilters | None = None, *, progress: bool = False,
                   output_format: str = "html") -> StudySummary:
     """Compute the study and write it to `out_path` as HTML (or JSON); return the summary."""
-    steps = ["building the long-format tables", "completeness", "trajectories",
+    steps = ["copying the registry's study columns", "building the long-format tables",
+             "completeness", "trajectories",
              "change from baseline and responders", "survival",
              "weighted strategy comparisons", "figures", "writing"]
     path = Path(out_path)

@@ -45,6 +45,10 @@ class StudyOptions(_Model):
     windows: list[TimepointWindow] | None = None
     outcome_timepoint: str | None = None
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1.0)
+    # auto: stream a SQLite registry into a temporary DuckDB (columnar scans); aggregate a
+    # PostgreSQL registry where it lives. database / duckdb force one or the other.
+    backend: Literal["auto", "database", "duckdb"] = "auto"
+    duckdb_memory_limit: str = Field(default="1GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$")
 
 
 class Cited(_Model):
@@ -482,8 +486,7 @@ def study_summary(engine: Engine, filters: StudyFilters | None = None,
 
     cohort = CohortFilter(synthetic=filters.synthetic, verdicts=tuple(filters.verdicts),
                           sex=filters.sex, age_min=filters.age_min, age_max=filters.age_max)
-    with engine.connect() as conn:
-        q = RegistryQueries(conn, windows, cohort)
+    def _run(q: RegistryQueries) -> tuple[Any, ...]:
         step("building the long-format tables")
         q.build()
         counts = q.cohort_counts()
@@ -508,8 +511,34 @@ def study_summary(engine: Engine, filters: StudyFilters | None = None,
         step("weighted strategy comparisons")
         comparisons = _comparisons(q, defaults, instruments, present, outcome_tp, min_cell,
                                    level)
-        as_of = q.as_of
-        conn.rollback()
+        return (counts, present, thresholds, completeness, trajectories, change, survival,
+                comparisons, q.as_of)
+
+    backend = options.backend
+    if backend == "auto":
+        backend = "duckdb" if engine.dialect.name == "sqlite" else "database"
+    if backend == "duckdb":
+        import tempfile
+
+        from hipspine.studies.queries import DuckDBExecutor
+        from hipspine.studies.staging import open_duckdb, stage_registry
+
+        with tempfile.TemporaryDirectory(prefix="hipspine-study-") as tmp:
+            duck = open_duckdb(f"{tmp}/study.duckdb", options.duckdb_memory_limit)
+            try:
+                step("copying the registry's study columns")
+                stage_registry(engine, duck)
+                results = _run(RegistryQueries(DuckDBExecutor(duck), windows, cohort))
+            finally:
+                duck.close()
+    else:
+        from hipspine.studies.queries import SqlAlchemyExecutor
+
+        with engine.connect() as conn:
+            results = _run(RegistryQueries(SqlAlchemyExecutor(conn), windows, cohort))
+            conn.rollback()
+    counts, present, thresholds, completeness, trajectories, change, survival, \
+        comparisons, as_of = results
 
     notes = []
     if counts.get("synthetic"):
