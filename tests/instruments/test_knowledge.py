@@ -87,3 +87,14 @@ def test_core_takes_a_hand_made_knowledge_base() -> None:
 def test_malformed_definitions_are_rejected(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         InstrumentDefinition.model_validate({**TINY, **change})
+
+
+def test_evaluate_all_matches_one_by_one_scoring(kb: InstrumentKnowledge) -> None:
+    from hipspine.instruments import evaluate
+
+    for data in ({}, {"age": 72, "symptoms": {"pain_locations": ["groin"]}},
+                 {"exam": {"sij_provocation_positive_count": 4}}):
+        case = make_case(data)
+        together = evaluate_all(case, kb)
+        assert together == [evaluate(r.id, case, kb) for r in together]
+        assert evaluate_all(case, kb) == together  # memoised results are stable
