@@ -316,3 +316,17 @@ def test_spinopelvic_class_reaches_the_hip_replacement_plan():
     plan = make_plan(c, assessment("hip"), KB, spinopelvic=spino)
     text = " ".join(plan.cautions)
     assert "Hip-Spine class 2B" in text and "dual-mobility" in text
+
+
+def test_other_verdict_gives_the_specific_mimic_step_only():
+    plan = make_plan(case(), assessment("other", other="trochanteric"), KB)
+    ids = [s.id for s in plan.steps]
+    assert ids[0] == "gluteal_tendinopathy_exercise" and "other_source" not in ids
+
+
+def test_previous_fusion_warns_the_hip_replacement_plan():
+    c = case(history={"prior_treatments": [
+        {"type": "lumbar_fusion", "target": "spine", "relief_pct": 80}]},
+        imaging={"hip_oa": {"kellgren_lawrence": 4}})
+    plan = make_plan(c, assessment("hip"), KB)
+    assert any("lumbar fusion" in c and "dislocation" in c for c in plan.cautions)

@@ -256,7 +256,7 @@ def _lifestyle(kb: PlanKnowledge, facts: Facts, fired: list[str]) -> list[Lifest
 def _cautions(kb: PlanKnowledge, facts: Facts, step_ids: set[str],
               fired: list[str]) -> list[str]:
     out = []
-    for caution in kb.medications.injection_cautions:
+    for caution in [*kb.medications.injection_cautions, *kb.cautions.cautions]:
         if step_ids & set(caution.applies_to) and holds(caution.when, facts):
             mark = " (unverified)" if caution.verified == "unverified" else ""
             out.append(f"{caution.text} [{caution.citation}]{mark}")

@@ -106,6 +106,8 @@ class DrugClass(KBModel):
 
 
 class InjectionCaution(KBModel):
+    """A caution shown when `when` holds and a step it `applies_to` is in the plan."""
+
     id: str
     when: When
     applies_to: list[str]
@@ -113,6 +115,10 @@ class InjectionCaution(KBModel):
     citation: str
     verified: Verification
     note: str | None = None
+
+
+class CautionsFile(KBModel):
+    cautions: list[InjectionCaution]
 
 
 class MedicationsFile(KBModel):
@@ -172,6 +178,7 @@ class PlanKnowledge(KBModel):
     medications: MedicationsFile
     lifestyle: LifestyleFile
     sequencing: SequencingFile
+    cautions: CautionsFile = Field(default_factory=lambda: CautionsFile(cautions=[]))
     tier_order: list[Tier] = Field(default_factory=lambda: list(TIER_ORDER))
 
 
@@ -185,4 +192,5 @@ def load_plan_knowledge() -> PlanKnowledge:
         medications=load_section("plan/medications.yaml", MedicationsFile),
         lifestyle=load_section("plan/lifestyle.yaml", LifestyleFile),
         sequencing=load_section("plan/sequencing.yaml", SequencingFile),
+        cautions=load_section("plan/cautions.yaml", CautionsFile),
     )
