@@ -98,3 +98,11 @@ def test_evaluate_all_matches_one_by_one_scoring(kb: InstrumentKnowledge) -> Non
         together = evaluate_all(case, kb)
         assert together == [evaluate(r.id, case, kb) for r in together]
         assert evaluate_all(case, kb) == together  # memoised results are stable
+
+
+def test_instrument_page_names_every_instrument(kb: InstrumentKnowledge) -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "instruments.md").read_text()
+    for defn in kb.instruments:
+        assert f"`{defn.id}`" in page, f"docs/instruments.md lacks {defn.id}"
