@@ -33,6 +33,10 @@ def test_bladder_dysfunction_and_saddle_anaesthesia_refer_urgently_first(example
     plan = plan_case(parse_case(doc))
     assert plan.urgent_referral.needed
     assert plan.steps[0].tier == "urgent" and plan.steps[0].target == "spine"
+    refs = load_references()
+    assert all(step.citation in refs for step in plan.steps)
+    later = [s for s in plan.steps if s.tier != "urgent"]
+    assert later and all(s.why.startswith("After the urgent assessment") for s in later)
 
 
 def test_anticoagulated_egfr_25_patient_is_not_advised_nsaids(example_cases):

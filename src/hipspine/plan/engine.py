@@ -8,7 +8,7 @@ offered again as new.
 
 from __future__ import annotations
 
-from hipspine.kb import knowledge_version
+from hipspine.kb import knowledge_version, load_references
 from hipspine.models.assessment import Assessment
 from hipspine.models.case import Case, PriorTreatment
 from hipspine.models.landmarks import SpinopelvicResult
@@ -39,6 +39,9 @@ def make_plan(case: Case, assessment: Assessment, kb: PlanKnowledge,
     fired: list[str] = []
     urgent_steps, urgent = _urgent(assessment, kb, facts, fired)
     steps, tried = _steps(case, assessment, kb, facts, fired)
+    if urgent_steps:
+        steps = [s.model_copy(update={"why": "After the urgent assessment, if it excludes an "
+                                            "emergency: " + s.why}) for s in steps]
     ordered = [*urgent_steps, *steps]
     numbered = [s.model_copy(update={"order": i}) for i, s in enumerate(ordered, start=1)]
     medications = _medications(kb, facts, fired)
@@ -72,7 +75,7 @@ def _urgent(assessment: Assessment, kb: PlanKnowledge, facts: Facts,
                       rules.red_flag_default_target)
         steps.append(Step(order=0, id=f"red_flag.{flag.id}", tier="urgent", target=target,
                           action=f"Urgent referral: {flag.action}",
-                          why=f"Red flag: {flag.finding}.", citation=flag.citation,
+                          why=f"Red flag: {flag.finding}.", citation=_citekey(flag.citation),
                           verified="secondary"))
         fired.append(f"red_flag.{flag.id}")
     if not steps:
@@ -94,6 +97,14 @@ def _urgent(assessment: Assessment, kb: PlanKnowledge, facts: Facts,
         citations=sorted({s.citation for s in steps}),
     )
     return steps, referral
+
+
+def _citekey(citation: str) -> str:
+    """The reference's citekey, whether given as the key or as its printed short form."""
+    refs = load_references()
+    if citation in refs:
+        return citation
+    return next((key for key, ref in refs.items() if ref.short() == citation), citation)
 
 
 def _matching_prior(rule: StepRule, case: Case) -> list[PriorTreatment]:
