@@ -22,7 +22,7 @@ def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-def _write_dicom(path, tag: str, value: list[float]) -> None:
+def _write_dicom(path, tag: str, value: list[float], size: tuple[int, int] | None = None) -> None:
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -33,6 +33,8 @@ def _write_dicom(path, tag: str, value: list[float]) -> None:
     ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
     ds.Modality = "DX"
     setattr(ds, tag, value)
+    if size is not None:
+        ds.Columns, ds.Rows = size
     ds.save_as(str(path), enforce_file_format=True)
 
 
@@ -92,3 +94,13 @@ def test_bad_landmark_exits_2_naming_it(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", __import__("io").StringIO(json.dumps(doc)))
     code, out, err = run(monkeypatch, capsys, "spinopelvic", "-")
     assert code == 2 and "standing.s1_anterior" in err and "Traceback" not in err + out
+
+
+def test_dicom_image_size_catches_a_landmark_outside_the_image(monkeypatch, capsys, tmp_path):
+    doc = build_landmarks(build_view(50, 10, 40, 60), spacing=None)
+    doc["standing"]["c7_centroid"] = [1400.0, -20.0]
+    (tmp_path / "l.json").write_text(json.dumps(doc))
+    _write_dicom(tmp_path / "x.dcm", "PixelSpacing", [0.2, 0.2], size=(3000, 4000))
+    code, _, err = run(monkeypatch, capsys, "spinopelvic", str(tmp_path / "l.json"),
+                       "--dicom", str(tmp_path / "x.dcm"))
+    assert code == 2 and "standing.c7_centroid" in err

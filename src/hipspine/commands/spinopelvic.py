@@ -41,8 +41,9 @@ def register(app: typer.Typer) -> None:
 
 
 def with_dicom_spacing(marks, dicom: str):  # type: ignore[no-untyped-def]
-    """Take pixel spacing from the DICOM file; refuse a conflicting typed-in value."""
-    from hipspine.spinopelvic.dicom import read_pixel_spacing
+    """Take pixel spacing (and image size, to catch stray landmarks) from the DICOM file;
+    refuse a conflicting typed-in spacing."""
+    from hipspine.spinopelvic.dicom import read_image_size, read_pixel_spacing
 
     row, col = read_pixel_spacing(dicom)
     given = marks.pixel_spacing_mm
@@ -53,7 +54,11 @@ def with_dicom_spacing(marks, dicom: str):  # type: ignore[no-untyped-def]
                 "pixel_spacing_mm", given, f"absent, or the DICOM value [{row}, {col}]",
                 "the landmarks file and the DICOM header disagree", what="landmarks")
     spacing: float | tuple[float, float] = row if row == col else (row, col)
-    return marks.model_copy(update={"pixel_spacing_mm": spacing})
+    update: dict[str, object] = {"pixel_spacing_mm": spacing}
+    size = read_image_size(dicom)
+    if marks.image_size_px is None and size is not None:
+        update["image_size_px"] = size
+    return marks.model_copy(update=update)
 
 
 def _print_text(result) -> None:  # type: ignore[no-untyped-def]

@@ -7,19 +7,37 @@ known. Both are [row, column] spacing in mm.
 
 from __future__ import annotations
 
+from typing import Any
+
 from hipspine.errors import InputError
 
 
 def read_pixel_spacing(path: str) -> tuple[float, float]:
     """Return (row_mm, column_mm) from a DICOM file, or raise `InputError` naming why."""
+    return _spacing(_read(path), path)
+
+
+def read_image_size(path: str) -> tuple[int, int] | None:
+    """(width, height) in pixels from Columns and Rows, when the header has them."""
+    ds = _read(path)
+    rows, cols = ds.get("Rows"), ds.get("Columns")
+    if rows and cols:
+        return int(cols), int(rows)
+    return None
+
+
+def _read(path: str) -> Any:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
     try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        return pydicom.dcmread(path, stop_before_pixels=True)
     except (InvalidDicomError, OSError) as exc:
         raise InputError.single("--dicom", path, "a readable DICOM file",
                                 str(exc), what="command-line argument") from None
+
+
+def _spacing(ds: Any, path: str) -> tuple[float, float]:
     for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
         value = ds.get(keyword)
         if value is not None and len(value) == 2:
