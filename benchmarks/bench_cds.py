@@ -47,7 +47,7 @@ def build_app() -> Any:
     app.include_router(create_cds_router(None))  # issuers from HIPSPINE_CDS_ISSUERS
 
     @app.post("/bench/assess")
-    def plain_assess(case: dict[str, Any] = Body(...)) -> Any:  # noqa: B008
+    def plain_assess(case: dict[str, Any] = Body(...)) -> Any:
         return hipspine.assess(case)  # strict case validation, then the engine
 
     return app
@@ -63,8 +63,9 @@ def serve() -> None:
 def cds_request() -> tuple[dict[str, Any], dict[str, Any]]:
     """A patient-view request with full prefetch for the hip-spine example patient (spine
     care: a lumbar fusion), and the case its import yields."""
-    from hipspine.ehr.fhir_in import import_resources, resources_of
     from tests.ehr.bundles import CPT, bundle_for_case
+
+    from hipspine.ehr.fhir_in import import_resources, resources_of
 
     case = json.loads((ROOT.parent / "shared" / "examples" / "hip-spine-syndrome.json")
                       .read_text()) if (ROOT.parent / "shared").is_dir() else {

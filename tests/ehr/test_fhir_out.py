@@ -123,3 +123,17 @@ def test_cli_bad_input_exits_2() -> None:
                            "--setting", "ward"], input="{}", capture_output=True, text=True,
                           check=False)
     assert proc.returncode == 2 and "--setting" in proc.stderr
+
+
+def test_synthea_patients_round_trip_without_a_crash(
+        synthea_patients: dict[str, list[dict[str, Any]]]) -> None:
+    """Every real Synthea R4 patient: import, assess, export a valid RiskAssessment."""
+    exported = 0
+    for pid, resources in synthea_patients.items():
+        if resources[0].get("resourceType") != "Patient":
+            continue
+        imported = import_resources(resources, as_of=AS_OF)
+        resource = risk_assessment(hipspine.assess(imported.case), pid)
+        assert r4_problem(resource) is None
+        exported += 1
+    assert exported >= 10

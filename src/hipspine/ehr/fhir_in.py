@@ -163,7 +163,7 @@ def resources_of(data: Any) -> list[dict[str, Any]]:
                                 "object with resourceType)", what="FHIR input")
     if data["resourceType"] == "Bundle":
         out = []
-        for n, entry in enumerate(data.get("entry") or []):
+        for n, entry in enumerate(_list(data.get("entry"))):
             res = entry.get("resource") if isinstance(entry, Mapping) else None
             if res is None:
                 continue
@@ -177,6 +177,11 @@ def resources_of(data: Any) -> list[dict[str, Any]]:
             out.extend(resources_of(item))
         return out
     return [dict(data)]
+
+
+def _list(value: Any) -> list[Any]:
+    """A JSON array as a list; anything else (absent, null, a stray scalar) as empty."""
+    return value if isinstance(value, list) else []
 
 
 def _peek(value: Any) -> Any:
@@ -212,7 +217,7 @@ def _matches_patient(reference: str, patient: Mapping[str, Any]) -> bool:
 def _code(concept: Any, system: str | None = None) -> str | None:
     if not isinstance(concept, Mapping):
         return None
-    for coding in concept.get("coding") or []:
+    for coding in _list(concept.get("coding")):
         if isinstance(coding, Mapping) and (system is None or coding.get("system") == system):
             code = coding.get("code")
             if isinstance(code, str):
@@ -225,7 +230,7 @@ def _display(concept: Any) -> str:
         return "(no code)"
     if isinstance(concept.get("text"), str):
         return str(concept["text"])
-    for coding in concept.get("coding") or []:
+    for coding in _list(concept.get("coding")):
         if isinstance(coding, Mapping):
             label = coding.get("display") or coding.get("code")
             if isinstance(label, str):
@@ -477,7 +482,7 @@ class _Builder:
         if _status(res, "status") == "entered-in-error":
             self.ignored(res, "status entered-in-error")
             return
-        texts = _attachment_texts([c.get("attachment") for c in res.get("content") or []
+        texts = _attachment_texts([c.get("attachment") for c in _list(res.get("content"))
                                    if isinstance(c, Mapping)])
         if not texts:
             self.ignored(res, "no plain-text attachment to read")
@@ -496,7 +501,7 @@ class _Builder:
         if instrument is None:
             self.ignored(res, f"questionnaire {canonical!r} is not a known PROM instrument")
             return
-        items = [_answer_int(item) for item in _leaf_items(res.get("item") or [])]
+        items = [_answer_int(item) for item in _leaf_items(_list(res.get("item")))]
         when = _date(res.get("authored"))
         entry = {"instrument": instrument, "items": items,
                  "date": when.isoformat() if when else None}
@@ -508,7 +513,7 @@ class _Builder:
 def _loinc(concept: Any) -> str | None:
     if not isinstance(concept, Mapping):
         return None
-    for coding in concept.get("coding") or []:
+    for coding in _list(concept.get("coding")):
         if isinstance(coding, Mapping) and str(coding.get("system", "")).rstrip("/") in (
                 "http://loinc.org", "urn:oid:2.16.840.1.113883.6.1"):
             code = coding.get("code")
@@ -518,7 +523,7 @@ def _loinc(concept: Any) -> str | None:
 
 def _attachment_texts(attachments: Any) -> list[str]:
     out: list[str] = []
-    for att in attachments or []:
+    for att in _list(attachments):
         if not isinstance(att, Mapping):
             continue
         ctype = str(att.get("contentType", "text/plain"))
@@ -553,15 +558,15 @@ def _leaf_items(items: Iterable[Any]) -> list[Mapping[str, Any]]:
     for item in items:
         if not isinstance(item, Mapping):
             continue
-        if item.get("item") and not item.get("answer"):
-            out.extend(_leaf_items(item["item"]))
+        if _list(item.get("item")) and not item.get("answer"):
+            out.extend(_leaf_items(_list(item.get("item"))))
         else:
             out.append(item)
     return out
 
 
 def _answer_int(item: Mapping[str, Any]) -> int | None:
-    for answer in item.get("answer") or []:
+    for answer in _list(item.get("answer")):
         if not isinstance(answer, Mapping):
             continue
         for key in ("valueInteger", "valueDecimal"):

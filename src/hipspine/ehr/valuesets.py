@@ -134,7 +134,8 @@ class CodeIndex:
             return []
         seen: set[str] = set()
         out: list[tuple[ValueSet, Code]] = []
-        for coding in concept.get("coding") or []:
+        codings = concept.get("coding")
+        for coding in codings if isinstance(codings, list) else []:
             if not isinstance(coding, Mapping):
                 continue
             for vs, code in self.match_codes(_str(coding.get("system")), _str(coding.get("code"))):
