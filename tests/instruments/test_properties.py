@@ -135,3 +135,32 @@ def test_a_fully_known_case_is_decided_except_where_documented(
 def test_only_the_documented_substitutions_are_exempt() -> None:
     assert sorted(SUBSTITUTIONS) == [["tests.abi", "exam.peripheral_pulses_normal"],
                                      ["tests.esr_mm_h", "exam.hip_flexion_deg"]]
+
+
+SELF_REPORT = [d for d in KB.instruments if d.subject == "answers"]
+
+
+def _answer(question: Any) -> st.SearchStrategy[Any]:
+    if question.kind == "number":
+        low, high = question.answer_range or (18, 110)
+        return st.integers(int(low), int(high))
+    return st.booleans()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(SELF_REPORT), st.data())
+def test_self_report_range_and_monotone_in_answers(defn: Any, data: st.DataObject) -> None:
+    from hipspine.instruments import questions, score_self_report
+
+    qs = questions(defn)
+    partial = data.draw(st.fixed_dictionaries(
+        {}, optional={q.id: _answer(q) for q in qs}), label="answers")
+    early = score_self_report(defn.id, partial, KB, audience="clinician")
+    full = {**{q.id: data.draw(_answer(q), label=q.id) for q in qs}, **partial}
+    late = score_self_report(defn.id, full, KB, audience="clinician")
+    assert late.score != "incomplete" and late.positive is not None
+    assert isinstance(late.score, int) and defn.score_min <= late.score <= defn.score_max
+    if early.positive is not None:
+        assert late.positive is early.positive
+    if early.score != "incomplete":
+        assert late.score == early.score
