@@ -330,3 +330,10 @@ def test_previous_fusion_warns_the_hip_replacement_plan():
         imaging={"hip_oa": {"kellgren_lawrence": 4}})
     plan = make_plan(c, assessment("hip"), KB)
     assert any("lumbar fusion" in c and "dislocation" in c for c in plan.cautions)
+
+
+def test_secondary_hip_spine_pattern_supports_hip_first():
+    a = assessment("both").model_copy(update={"offierski_macnab": "secondary"})
+    plan = make_plan(_both_surgical(), a, KB)
+    assert plan.surgery.sequence == ["hip", "spine"]
+    assert "offierski1983" in plan.surgery.citations and "secondary" in plan.surgery.why

@@ -291,9 +291,11 @@ def _surgery(kb: PlanKnowledge, facts: Facts, steps: list[Step],
             fired.extend(f"sequence.{e.id}" for e in exceptions)
         else:
             sequence = list(seq_rules.default.sequence)
-            why = seq_rules.default.why
-            cites = [seq_rules.default.citation]
+            supports = [e for e in seq_rules.supports if holds(e.when, facts)]
+            why = " ".join([seq_rules.default.why, *(e.why for e in supports)])
+            cites = [seq_rules.default.citation, *(e.citation for e in supports)]
             fired.append("sequence.default_hip_first")
+            fired.extend(f"sequence.{e.id}" for e in supports)
         when = "" if {"hip", "spine"} <= now_organs else (
             " Applies if both operations become indicated.")
         return Surgery(indicated=indicated, sequence=sequence,

@@ -42,6 +42,7 @@ def build_facts(case: Case, assessment: Assessment, kb: FactsFile,
     facts["verdict"] = assessment.verdict
     facts["urgent"] = assessment.urgent
     facts["red_flag_count"] = len(assessment.red_flags)
+    facts["offierski_macnab"] = assessment.offierski_macnab
     for prior in case.history.prior_treatments:
         ok = relieved(prior.relief_pct, kb.relief_threshold_pct)
         for target in (prior.target, "any"):

@@ -167,6 +167,7 @@ class SequenceException(KBModel):
 class SequencingFile(KBModel):
     default: SequenceDefault
     consensus: Consensus
+    supports: list[SequenceException] = Field(default_factory=list)
     exceptions: list[SequenceException]
 
 
