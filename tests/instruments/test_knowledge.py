@@ -32,7 +32,8 @@ def test_public_api_is_curated() -> None:
     import hipspine.instruments as api
     assert sorted(api.__all__) == sorted(
         ["InstrumentDefinition", "InstrumentKnowledge", "Question", "evaluate",
-         "evaluate_all", "load_instrument_knowledge", "questions", "score_self_report"])
+         "evaluate_all", "load_instrument_knowledge", "questions", "score_self_report",
+         "summaries"])
 
 
 def test_every_instrument_cites_a_known_reference_and_reads_real_fields(
@@ -106,3 +107,12 @@ def test_instrument_page_names_every_instrument(kb: InstrumentKnowledge) -> None
     page = (Path(__file__).resolve().parents[2] / "docs" / "instruments.md").read_text()
     for defn in kb.instruments:
         assert f"`{defn.id}`" in page, f"docs/instruments.md lacks {defn.id}"
+
+
+def test_summaries_list_every_instrument_with_its_source(kb: InstrumentKnowledge) -> None:
+    from hipspine.instruments import summaries
+
+    rows = summaries(kb)
+    assert [r["id"] for r in rows] == [d.id for d in kb.instruments]
+    assert all(r["citation"] and r["verified"] in {"primary", "secondary", "unverified"}
+               for r in rows)

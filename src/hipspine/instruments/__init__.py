@@ -87,6 +87,13 @@ def _runner(kb: InstrumentKnowledge) -> _Runner:
     return hit[1]
 
 
+def summaries(kb: InstrumentKnowledge) -> list[dict[str, Any]]:
+    """One row per instrument with its source and verification, for knowledge listings."""
+    return [{"id": d.id, "name": d.name, "subject": d.subject, "target": d.target,
+             "citation": kb.citation(d), "verified": d.verified, "strength": d.strength,
+             "preliminary": d.preliminary} for d in kb.instruments]
+
+
 def _read(case: Case, getter: attrgetter[Any]) -> Any:
     try:
         return getter(case)
@@ -115,4 +122,5 @@ __all__ = [
     "load_instrument_knowledge",
     "questions",
     "score_self_report",
+    "summaries",
 ]
