@@ -1,0 +1,219 @@
+"""Running the screening SQL on DuckDB (embedded default) or Apache Spark.
+
+Both engines read the export with explicit columns, build the same tables and run the
+same SQL (`hipspine.screen.sql`), so their worklists are identical row for row.
+"""
+
+# ruff: noqa: S608  (SQL is assembled from the packaged rules, quoted literals and file paths)
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from hipspine.errors import InputError
+from hipspine.screen import sql
+from hipspine.screen.export import COLUMNS, duckdb_type, find_export_files, spark_type
+from hipspine.screen.rules import ScreenRules, code_rows, load_screen_rules
+from hipspine.screen.worklist import WorklistRow, sort_rows
+
+Engine = Literal["duckdb", "spark"]
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ScreenResult:
+    rows: list[WorklistRow]
+    engine: str
+    resources_read: int
+    seconds: float
+    files: dict[str, int] = field(default_factory=dict)
+
+
+def screen_export(export_dir: str | Path, engine: Engine = "duckdb",
+                  rules: ScreenRules | None = None, progress: Progress | None = None,
+                  spark_master: str = "local[2]", memory_limit: str | None = None,
+                  spark: Any = None) -> ScreenResult:
+    """Screen one Bulk FHIR export folder and return the worklist rows (sorted)."""
+    rules = rules or load_screen_rules()
+    files = find_export_files(export_dir)
+    started = time.perf_counter()
+    step = progress or (lambda _msg: None)
+    if engine == "duckdb":
+        rows, count = _run_duckdb(files, rules, step, memory_limit)
+    elif engine == "spark":
+        rows, count = _run_spark(files, rules, step, spark_master, spark)
+    else:
+        raise InputError.single("engine", engine, "duckdb or spark", what="command-line option")
+    return ScreenResult(sort_rows(rows), engine, count, time.perf_counter() - started,
+                        {t: len(p) for t, p in files.items()})
+
+
+def _statements(rules: ScreenRules, d: sql.Dialect) -> list[tuple[str, str]]:
+    """(table name, SELECT) in dependency order, after facts_raw/texts_raw exist."""
+    out = [("facts", sql.facts_sql(rules, d)), ("patient_groups", sql.patient_groups_sql(rules))]
+    out += list(sql.same_day_sql(rules).items())
+    out.append(("hits", sql.hits_sql(rules, d)))
+    return out
+
+
+_FACTS_RAW_COLUMNS = ("patient_id VARCHAR, resource_type VARCHAR, resource_id VARCHAR, day DATE, "
+                      "status VARCHAR, system VARCHAR, code VARCHAR, code_norm VARCHAR, "
+                      "display VARCHAR, value_num DOUBLE")
+_TEXTS_RAW_COLUMNS = ("patient_id VARCHAR, resource_type VARCHAR, resource_id VARCHAR, day DATE, "
+                      "status VARCHAR, text VARCHAR")
+
+
+# --- DuckDB -----------------------------------------------------------------------------
+
+def _run_duckdb(files: dict[str, list[Path]], rules: ScreenRules, step: Progress,
+                memory_limit: str | None) -> tuple[list[tuple[Any, ...]], int]:
+    import duckdb
+
+    d = sql.DUCKDB
+    con = duckdb.connect()
+    try:
+        con.execute("SET preserve_insertion_order = false")
+        if memory_limit:
+            con.execute(f"SET memory_limit = {sql.literal(memory_limit)}")
+        step("reading export")
+        coding_parts: list[str] = []
+        count = 0
+        for rtype, paths in files.items():
+            if not paths:
+                continue
+            columns = "{" + ", ".join(f"{sql.literal(k)}: {sql.literal(duckdb_type(v))}"
+                                      for k, v in COLUMNS[rtype].items()) + "}"
+            path_list = "[" + ", ".join(sql.literal(str(p)) for p in paths) + "]"
+            con.execute(f"CREATE VIEW raw_{rtype} AS SELECT * FROM read_ndjson({path_list}, "
+                        f"columns = {columns}, format = 'newline_delimited')")
+            if rtype in sql.EXTRACT:
+                coding_parts += sql.extract_codings_sql(rtype, d)
+        coding_sql = " UNION ALL ".join(coding_parts) or (
+            f"SELECT * FROM (SELECT {_nulls(_FACTS_RAW_COLUMNS)}) WHERE FALSE")
+        con.execute(f"CREATE VIEW facts_raw AS {coding_sql}")
+        text_sql = sql.extract_texts_sql(d) if files["DiagnosticReport"] else (
+            f"SELECT * FROM (SELECT {_nulls(_TEXTS_RAW_COLUMNS)}) WHERE FALSE")
+        con.execute(f"CREATE VIEW texts_raw AS {text_sql}")
+        _small_tables_duckdb(con, rules)
+        step("matching codes and report phrases")
+        for name, select in _statements(rules, d):
+            con.execute(f"CREATE TABLE {name} AS {select}")
+        step("building worklist")
+        rows = con.execute(sql.worklist_sql(d)).fetchall()
+        step("counting resources")
+        for rtype, paths in files.items():
+            if paths:
+                got = con.execute(f"SELECT count(*) FROM raw_{rtype}").fetchone()
+                count += int(got[0]) if got else 0
+        return rows, count
+    except duckdb.Error as exc:
+        raise InputError.single("EXPORT_DIR", ", ".join(str(p) for ps in files.values()
+                                                          for p in ps[:1]),
+                                "newline-delimited FHIR JSON, one resource per line",
+                                what="Bulk FHIR export") from _quiet(exc)
+    finally:
+        con.close()
+
+
+def _quiet(exc: Exception) -> Exception:
+    return exc
+
+
+def _nulls(columns: str) -> str:
+    parts = []
+    for col in columns.split(", "):
+        name, typ = col.split(" ")
+        parts.append(f"CAST(NULL AS {typ}) AS {name}")
+    return ", ".join(parts)
+
+
+def _small_tables_duckdb(con: Any, rules: ScreenRules) -> None:
+    con.execute("CREATE TABLE screen_codes (system VARCHAR, code VARCHAR, signal VARCHAR, "
+                "display VARCHAR, min_value DOUBLE)")
+    con.executemany("INSERT INTO screen_codes VALUES (?, ?, ?, ?, ?)",
+                    [(r.system, r.code, r.signal, r.display, r.min_value)
+                     for r in code_rows(rules)])
+    con.execute("CREATE TABLE category_signals (category VARCHAR, signal VARCHAR)")
+    con.executemany("INSERT INTO category_signals VALUES (?, ?)",
+                    sql.category_signal_rows(rules))
+
+
+# --- Spark ------------------------------------------------------------------------------
+
+def spark_session(master: str = "local[2]") -> Any:
+    """A SparkSession for screening: few shuffle partitions, no UI, bound to 127.0.0.1."""
+    from pyspark.sql import SparkSession
+
+    return (SparkSession.builder.master(master).appName("hipspine-screen")
+            .config("spark.sql.shuffle.partitions", "2")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.default.parallelism", "2")
+            .config("spark.sql.files.maxPartitionBytes", str(256 * 1024 * 1024))
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.sql.parser.escapedStringLiterals", "true")
+            .config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate())
+
+
+def _run_spark(files: dict[str, list[Path]], rules: ScreenRules, step: Progress,
+               master: str, spark: Any) -> tuple[list[tuple[Any, ...]], int]:
+    from pyspark.sql.utils import AnalysisException
+
+    d = sql.SPARK
+    own = spark is None
+    spark = spark or spark_session(master)
+    spark.conf.set("spark.sql.parser.escapedStringLiterals", "true")
+    try:
+        step("reading export")
+        coding_parts: list[str] = []
+        frames = {}
+        for rtype, paths in files.items():
+            if not paths:
+                continue
+            schema = ", ".join(f"`{k}` {spark_type(v)}" for k, v in COLUMNS[rtype].items())
+            frame = spark.read.schema(schema).json([str(p) for p in paths])
+            frame.createOrReplaceTempView(f"raw_{rtype}")
+            frames[rtype] = frame
+            if rtype in sql.EXTRACT:
+                coding_parts += sql.extract_codings_sql(rtype, d)
+        empty_facts = _nulls(_FACTS_RAW_COLUMNS).replace("VARCHAR", "STRING")
+        coding_sql = " UNION ALL ".join(coding_parts) or (
+            f"SELECT * FROM (SELECT {empty_facts}) WHERE FALSE")
+        spark.sql(coding_sql).createOrReplaceTempView("facts_raw")
+        empty_texts = _nulls(_TEXTS_RAW_COLUMNS).replace("VARCHAR", "STRING")
+        text_sql = sql.extract_texts_sql(d) if files["DiagnosticReport"] else (
+            f"SELECT * FROM (SELECT {empty_texts}) WHERE FALSE")
+        spark.sql(text_sql).createOrReplaceTempView("texts_raw")
+        spark.createDataFrame(
+            [(r.system, r.code, r.signal, r.display, r.min_value) for r in code_rows(rules)],
+            "system STRING, code STRING, signal STRING, display STRING, min_value DOUBLE",
+        ).createOrReplaceTempView("screen_codes")
+        spark.createDataFrame(sql.category_signal_rows(rules),
+                              "category STRING, signal STRING").createOrReplaceTempView(
+            "category_signals")
+        step("matching codes and report phrases")
+        for name, select in _statements(rules, d):
+            table = spark.sql(select)
+            if name == "facts":
+                table = table.cache()
+            table.createOrReplaceTempView(name)
+        step("building worklist")
+        rows = [tuple(r) for r in spark.sql(sql.worklist_sql(d)).collect()]
+        step("counting resources")
+        counts = " + ".join(f"(SELECT count(*) FROM raw_{t})" for t in frames) or "0"
+        count = int(spark.sql(f"SELECT {counts} AS n").collect()[0][0])
+        return rows, count
+    except AnalysisException as exc:
+        raise InputError.single("EXPORT_DIR", str(next(iter(files.values()))),
+                                "newline-delimited FHIR JSON, one resource per line",
+                                what="Bulk FHIR export") from exc
+    finally:
+        spark.catalog.clearCache()
+        if own:
+            spark.stop()

@@ -1,0 +1,30 @@
+"""Spark gives the same worklist as DuckDB, row for row (one small local session)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hipspine.screen import screen_export, spark_session
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    session = spark_session("local[2]")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def test_spark_and_duckdb_worklists_are_identical(
+        spark: Any, mixed_export: tuple[Path, dict[str, set[str]]]) -> None:
+    folder, truth = mixed_export
+    duck = screen_export(folder, engine="duckdb")
+    sparked = screen_export(folder, engine="spark", spark=spark)
+    assert sparked.rows == duck.rows
+    assert sparked.resources_read == duck.resources_read > 3000  # the Synthea sample is read
+    got = {(r.patient_id, r.category) for r in sparked.rows}
+    assert got == {(p, c) for p, cs in truth.items() for c in cs}
