@@ -222,3 +222,10 @@ def test_hip_user_index_from_deep_seated_view():
     assert r.hip_user_index == pytest.approx(75, abs=0.5)
     flag = next(f for f in r.flags if f.id == "hip_user_index")
     assert flag.citation == "verhaegen2022" and "75%" in flag.text
+
+
+def test_stiffness_is_flagged_even_when_the_class_is_not_computable():
+    doc = build_landmarks(build_view(50, 10), build_view(50, 14))  # no L1: no PI-LL
+    r = measure_landmarks(doc)
+    assert r.hip_spine_class is None and r.mobility == "stiff"
+    assert {f.id for f in r.flags} >= {"stiff", "stiff_by_sacral_slope"}

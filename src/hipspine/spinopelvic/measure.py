@@ -227,8 +227,10 @@ def measure(landmarks: Landmarks, kb: SpinopelvicKnowledge) -> SpinopelvicResult
     mobility = mobility_of(delta_ss, kb)
     if mobility is not None:
         rules.append(f"mobility.{mobility}")
-    if cls is not None and cls.endswith("B") and lumbar_flexion is None:
-        flags.append(_flag(kb, "stiff_by_sacral_slope"))
+    if mobility == "stiff":
+        flags.append(_flag(kb, "stiff"))
+        if lumbar_flexion is None:
+            flags.append(_flag(kb, "stiff_by_sacral_slope"))
     if mobility == "hypermobile":
         flags.append(_flag(kb, "hypermobile"))
     if delta_ss is not None and delta_ss < 0:
