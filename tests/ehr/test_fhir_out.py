@@ -137,3 +137,16 @@ def test_synthea_patients_round_trip_without_a_crash(
         assert r4_problem(resource) is None
         exported += 1
     assert exported >= 10
+
+
+def test_cli_imports_one_patient_from_a_bulk_export_folder(shared_dir: Any, tmp_path: Any) -> None:
+    folder = shared_dir / "data" / "synthea-bulk-10"
+    result = runner.invoke(app, ["fhir", "import", str(folder), "--patient",
+                                 "129c6ac7-8d06-89de-ad63-0204a93e76c3", "--as-of", "2026-01-01",
+                                 "--no-validate", "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["id"] == "129c6ac7-8d06-89de-ad63-0204a93e76c3"
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert len(report["mapped"]) + len(report["ignored"]) > 10
+    missing = runner.invoke(app, ["fhir", "import", str(folder)])
+    assert missing.exit_code != 0

@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
 
     @fhir.command("import")
     def import_(
-        bundle: str = typer.Argument(..., help="FHIR Bundle, resource or NDJSON file, or -"),
+        bundle: str = typer.Argument(..., help="FHIR Bundle, resource or NDJSON file, - for "
+                                     "stdin, or a Bulk FHIR export folder (with --patient)"),
         patient: str | None = typer.Option(None, "--patient", help="Patient id when the input "
                                            "holds several patients"),
         as_of: str | None = typer.Option(None, "--as-of", help="date ages are counted to "
@@ -35,13 +36,19 @@ def register(app: typer.Typer) -> None:
                                       help="check each resource against the FHIR R4 models"),
     ) -> None:
         """Read one patient's FHIR R4 resources and print a hipspine.case/1 on stdout."""
-        from hipspine.ehr.fhir_in import import_resources, parse_fhir_text
+        from hipspine.ehr.fhir_in import import_resources, parse_fhir_text, read_bulk_patient
         from hipspine.ehr.r4 import r4_problem
 
         if setting is not None and setting not in SETTINGS:
             raise InputError.single("--setting", setting, " | ".join(SETTINGS),
                                     what="command-line option")
-        resources = parse_fhir_text(read_text(bundle))
+        if Path(bundle).is_dir():
+            if patient is None:
+                raise InputError.single("--patient", None, "the Patient id to read from the "
+                                        "export folder", what="command-line option")
+            resources = read_bulk_patient(bundle, patient)
+        else:
+            resources = parse_fhir_text(read_text(bundle))
         result = import_resources(resources, patient_id=patient, as_of=_date(as_of),
                                   setting=setting)
         if validate:

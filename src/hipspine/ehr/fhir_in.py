@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
@@ -100,9 +101,15 @@ class ImportReport:
                 "warnings": list(self.warnings)}
 
     def render(self) -> str:
+        """Mapped resources one per line; ignored ones counted by reason (details: --report)."""
         lines = [f"mapped {len(self.mapped)}, ignored {len(self.ignored)}"]
         lines += [f"  + {x.resource}: {x.what} ({x.why})" for x in self.mapped]
-        lines += [f"  - {x.resource}: {x.why}" for x in self.ignored]
+        by_reason: dict[str, collections.Counter[str]] = {}
+        for x in self.ignored:
+            by_reason.setdefault(x.why, collections.Counter())[x.resource.split("/")[0]] += 1
+        for why, types in sorted(by_reason.items(), key=lambda kv: -sum(kv[1].values())):
+            kinds = ", ".join(f"{t} {n}" for t, n in types.most_common())
+            lines.append(f"  - {sum(types.values())} ignored: {why} ({kinds})")
         lines += [f"  ! {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -671,6 +678,44 @@ def _dispatch(builder: _Builder, res: dict[str, Any], rtype: str, instruments: s
     else:
         builder.report.ignored.append(ReportLine(
             _ref(res), rtype, "resource type not used by the case format"))
+
+
+def read_bulk_patient(folder: str, patient_id: str) -> list[dict[str, Any]]:
+    """One patient's resources from a Bulk FHIR export folder (`*.ndjson`, `*.ndjson.gz`),
+    streamed line by line so large exports are never loaded whole."""
+    import gzip
+    from pathlib import Path
+
+    root = Path(folder)
+    files = sorted([*root.glob("*.ndjson"), *root.glob("*.ndjson.gz")])
+    if not files:
+        raise InputError.single("path", folder, "a folder holding *.ndjson or *.ndjson.gz files",
+                                what="Bulk FHIR export")
+    wanted = {f"Patient/{patient_id}", f"urn:uuid:{patient_id}", patient_id}
+    out: list[dict[str, Any]] = []
+    for path in files:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as handle:
+            for n, line in enumerate(handle, start=1):
+                if patient_id not in line:
+                    continue  # cheap pre-filter; the JSON check below decides
+                try:
+                    res = json.loads(line)
+                except json.JSONDecodeError:
+                    raise InputError.single(f"{path.name} line {n}", line[:60],
+                                            "one JSON resource per line",
+                                            what="Bulk FHIR export") from None
+                if not isinstance(res, dict):
+                    continue
+                if res.get("resourceType") == "Patient":
+                    if str(res.get("id")) == patient_id:
+                        out.insert(0, res)
+                elif _subject_id(res) in wanted:
+                    out.append(res)
+    if not out or out[0].get("resourceType") != "Patient":
+        raise InputError.single("patient", patient_id, "the id of a Patient in the export",
+                                what="Bulk FHIR export")
+    return out
 
 
 def import_text(text: str, **kwargs: Any) -> ImportResult:
