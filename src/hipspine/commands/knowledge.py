@@ -10,14 +10,32 @@ import typer
 from hipspine.commands._io import OutputFormat, print_json
 
 # Knowledge files and the model that validates each: "relpath": "module:Model".
-# Other areas register theirs here as they appear; files not listed are still parsed
-# and citation-checked.
+# Files not listed are still parsed and citation-checked.
 REGISTERED: dict[str, str] = {
     "assessment/sources.yaml": "hipspine.assess.knowledge:SourcesFile",
     "assessment/findings.yaml": "hipspine.assess.knowledge:FindingsFile",
     "assessment/rules.yaml": "hipspine.assess.knowledge:RulesFile",
-    "spinopelvic/classification.yaml": "hipspine.spinopelvic.knowledge:SpinopelvicKnowledge",
 }
+
+# Each area's own loader validates its files against its strict models (and cross-checks
+# them); running them all is the registered check for every area. "module:function".
+AREA_LOADERS: tuple[str, ...] = (
+    "hipspine.assess.knowledge:load_assessment_knowledge",
+    "hipspine.instruments.knowledge:load_instrument_knowledge",
+    "hipspine.plan.knowledge:load_plan_knowledge",
+    "hipspine.spinopelvic.knowledge:load_spinopelvic_knowledge",
+    "hipspine.proms.knowledge:packaged_instruments",
+    "hipspine.proms.knowledge:packaged_timepoints",
+    "hipspine.synth.params:packaged_params",
+    "hipspine.studies.knowledge:packaged_study_defaults",
+    "hipspine.nlp.knowledge:load_nlp_knowledge",
+    "hipspine.screen.rules:load_screen_rules",
+    "hipspine.ehr.valuesets:load_valuesets",
+    "hipspine.ehr.valuesets:load_code_systems",
+    "hipspine.ehr.fhir_in:load_observation_map",
+    "hipspine.ehr.fhir_out:load_prom_codes",
+    "hipspine.ehr.cds.cards:load_card_rules",
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -117,6 +135,21 @@ def check_all() -> list[tuple[str, str]]:
             problems.append((relpath, str(exc)))
         except ImportError as exc:
             problems.append((relpath, f"validating model not importable: {exc}"))
+    for target in AREA_LOADERS:
+        module, _, name = target.partition(":")
+        try:
+            loader = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            continue  # that area has not shipped its loader yet: nothing registered
+        cache_clear = getattr(loader, "cache_clear", None)
+        if cache_clear is not None:
+            cache_clear()
+        try:
+            loader()
+        except HipspineError as exc:
+            problems.append((target, str(exc)))
+        except Exception as exc:  # a loader crashing is a knowledge defect to report
+            problems.append((target, f"{type(exc).__name__}: {exc}"))
     return problems
 
 
