@@ -116,7 +116,7 @@ def test_missing_optional_landmarks_are_not_computable_with_why():
     view = build_view(50, 10, None, None)
     r = measure_landmarks(build_landmarks(view))
     assert r.standing.ll is None and r.standing.sva_mm is None
-    assert set(r.standing.not_computable) == {"ll", "pi_ll", "sva_mm", "pfa"}
+    assert set(r.standing.not_computable) == {"ll", "pi_ll", "sva_mm"}
     assert r.hip_spine_class is None and "L1" in r.hip_spine_class_why
 
 

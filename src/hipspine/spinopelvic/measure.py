@@ -116,7 +116,8 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def view_parameters(view: View, frame: g.Frame, has_spacing: bool) -> ViewParameters:
+def view_parameters(view: View, frame: g.Frame, has_spacing: bool,
+                    want_pfa: bool = True) -> ViewParameters:
     """PI, PT, SS, LL, PI-LL and SVA for one view (PRODUCT.md section 5 definitions)."""
     p = frame.to_anatomical
     s1p, s1a = p(view.s1_posterior), p(view.s1_anterior)
@@ -141,7 +142,8 @@ def view_parameters(view: View, frame: g.Frame, has_spacing: bool) -> ViewParame
         sva = g.sagittal_vertical_axis(p(view.c7_centroid), s1p)
     pfa = None
     if view.femoral_shaft is None:
-        why["pfa"] = "landmark femoral_shaft not given"
+        if want_pfa:
+            why["pfa"] = "landmark femoral_shaft not given"
     else:
         pfa = g.pelvic_femoral_angle(s1p, s1a, hip_axis, p(view.femoral_shaft))
     # Round PT and SS first and derive PI from them, so PI = PT + SS holds in the output.
@@ -198,10 +200,13 @@ def measure(landmarks: Landmarks, kb: SpinopelvicKnowledge) -> SpinopelvicResult
     check_landmarks(landmarks)
     frame = frame_for(landmarks)
     has_spacing = landmarks.pixel_spacing_mm is not None
-    standing = view_parameters(landmarks.standing, frame, has_spacing)
-    sitting = (view_parameters(landmarks.sitting, frame, has_spacing)
+    # PFA is an extension: only say it is missing when some view asked for it.
+    want_pfa = any(v is not None and v.femoral_shaft is not None for v in
+                   (landmarks.standing, landmarks.sitting, landmarks.flexed_seated))
+    standing = view_parameters(landmarks.standing, frame, has_spacing, want_pfa)
+    sitting = (view_parameters(landmarks.sitting, frame, has_spacing, want_pfa)
                if landmarks.sitting else None)
-    flexed = (view_parameters(landmarks.flexed_seated, frame, has_spacing)
+    flexed = (view_parameters(landmarks.flexed_seated, frame, has_spacing, want_pfa)
               if landmarks.flexed_seated else None)
     delta_ss = delta_pt = lumbar_flexion = None
     if sitting is not None:
