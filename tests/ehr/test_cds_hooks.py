@@ -70,6 +70,8 @@ def test_hip_oa_in_spine_care_gives_a_warning_card(client: TestClient, ehr: Ehr)
     assert check_card(card) == [] and card["indicator"] == "warning"
     assert card["links"][0]["url"].startswith("https://hipspine.example.org/intake?prefill=")
     assert "p-spine" not in card["links"][0]["url"]       # no identifiers in the link
+    reasons = {r["code"] for r in card["overrideReasons"]}
+    assert "action-completed" in reasons                  # the spec's non-adherence codes
 
 
 def test_spine_findings_in_hip_care_give_the_reverse_card(client: TestClient, ehr: Ehr) -> None:

@@ -35,24 +35,44 @@ class CardRule(KBModel):
     note: str | None = None
 
 
+class ReasonCode(KBModel):
+    code: str
+    display: str
+
+
+class OverrideReasons(KBModel):
+    system: str
+    citation: str
+    codes: list[ReasonCode]
+
+    def codings(self) -> list[dict[str, str]]:
+        return [{"system": self.system, "code": c.code, "display": c.display}
+                for c in self.codes]
+
+
 class CardRulesFile(KBModel):
     rules: list[CardRule]
+    override_reasons: OverrideReasons
 
 
-def load_card_rules() -> list[CardRule]:
-    rules = load_section("ehr/cards.yaml", CardRulesFile).rules
-    for rule in rules:
+def load_card_rules() -> CardRulesFile:
+    loaded = load_section("ehr/cards.yaml", CardRulesFile)
+    for rule in loaded.rules:
         if len(rule.summary) >= SUMMARY_LIMIT:
             from hipspine.errors import KnowledgeBaseError
 
             raise KnowledgeBaseError(f"ehr/cards.yaml: {rule.id} summary is not under 140 chars")
-    return rules
+    return loaded
 
 
 @dataclass(frozen=True)
 class CdsKnowledge:
     imports: ImportKnowledge
-    rules: list[CardRule]
+    cards: CardRulesFile
+
+    @property
+    def rules(self) -> list[CardRule]:
+        return self.cards.rules
 
 
 def fired_rules(rules: list[CardRule], findings: list[CodedFinding],
@@ -139,7 +159,8 @@ def make_cards(resources: list[dict[str, Any]], patient_id: str | None, knowledg
         cards.append({"uuid": str(uuid.uuid4()), "indicator": rule.indicator,
                       "summary": rule.summary,
                       "detail": f"{detail}\n\n**Evidence:** {_cite(rule.citation)}",
-                      "source": source, "links": links})
+                      "source": source, "links": links,
+                      "overrideReasons": knowledge.cards.override_reasons.codings()})
     return cards
 
 
