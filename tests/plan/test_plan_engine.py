@@ -155,7 +155,8 @@ def test_literature_exceptions_put_the_spine_first(extra):
 
 def test_positive_hip_injection_keeps_hip_first():
     c = _both_surgical(tests={"intra_articular_hip_injection_relief_pct": 80})
-    assert make_plan(c, assessment("both"), KB).surgery.sequence == ["hip", "spine"]
+    surgery = make_plan(c, assessment("both"), KB).surgery
+    assert surgery.sequence == ["hip", "spine"] and "ashok2009_hip_injection" in surgery.citations
 
 
 def test_severe_sagittal_deformity_with_retroversion_puts_spine_first():
