@@ -78,7 +78,7 @@ def assessment_payload(case: Case, kb: AssessmentKnowledge, *, from_text: Iterab
         "instruments": list(instruments), "offierski_macnab": om, "next_tests": tests,
         "explanation": explain(verdict, ordered, ck.labels, flags,
                                kb.rules.verdict.act_probability, tests, n_unverified,
-                               not_read, om_reason),
+                               not_read, om_reason, acting, kb.rules.verdict.min_evidence_lr),
         "rules_fired": rules, "texts_not_read": not_read,
         "findings_from_text": sorted({c.finding for w in ordered for c in w.contributions
                                      if c.from_text}),

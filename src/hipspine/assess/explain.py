@@ -29,7 +29,8 @@ def _drivers(est: SourceWork, n: int = 3) -> str:
 def explain(verdict: Verdict, sources: Sequence[SourceWork], labels: dict[str, str],
             red_flags: Sequence[dict[str, Any]], act_probability: float,
             next_tests: Sequence[dict[str, Any]], unverified: int,
-            texts_not_read: list[str], om_reason: str | None) -> str:
+            texts_not_read: list[str], om_reason: str | None,
+            acting: set[str] | None = None, min_evidence_lr: float = 1.0) -> str:
     out: list[str] = []
     if red_flags:
         cats = "; ".join(f"{f['finding']} ({f['id'].replace('_', ' ')})" for f in red_flags)
@@ -50,8 +51,12 @@ def explain(verdict: Verdict, sources: Sequence[SourceWork], labels: dict[str, s
             out.append(f"{label}: {pretest:.0%} before findings; no known finding "
                        "bears on it.")
             continue
-        out.append(f"{label}: {pretest:.0%} before findings, {est.probability:.0%} "
-                   f"after; main reasons: {_drivers(est)}.")
+        line = (f"{label}: {pretest:.0%} before findings, {est.probability:.0%} "
+                f"after; main reasons: {_drivers(est)}")
+        if (acting is not None and est.id not in acting and est.probability >= act_probability):
+            line += (f" - not acted on: the findings moved the odds only "
+                     f"{est.evidence_lr:.2g}-fold (at least {min_evidence_lr:g}-fold needed)")
+        out.append(line + ".")
     if om_reason:
         out.append(f"Offierski-MacNab reasoning: {om_reason}.")
     if unverified:

@@ -53,10 +53,13 @@ def render(a: Assessment) -> None:
     if a.offierski_macnab:
         title += f"   Offierski-MacNab: [bold]{a.offierski_macnab}[/]"
     con.print(title)
+    acting = {r.split(":", 1)[1] for r in a.rules_fired if r.startswith("act:")}
     for s in a.sources:
-        colour = "green" if s.probability >= 0.6 else "yellow" if s.probability >= 0.3 else "dim"
+        colour = ("bold green" if s.id in acting else "yellow" if s.probability >= 0.3
+                  else "dim")
+        mark = "  [bold green]<- act on this[/]" if s.id in acting else ""
         con.print(f"  {s.id:<13}[{colour}]{_bar(s.probability)}[/] {s.probability:6.0%}"
-                  f"  [dim](pre-test {s.pretest:.0%})[/]")
+                  f"  [dim](pre-test {s.pretest:.0%})[/]{mark}")
     for s in a.sources:
         if not s.contributions:
             continue
