@@ -90,6 +90,8 @@ def test_both_coded_gives_one_card_not_three(client: TestClient, ehr: Ehr) -> No
                                   condition("p-both", 2, ICD, "M48.062", "LSS")])
     cards = client.post(URL, json=body, headers=ehr.auth()).json()["cards"]
     assert len(cards) == 1 and check_card(cards[0]) == []
+    assert cards[0]["summary"].startswith("Hip osteoarthritis and lumbar spine disease are both")
+    assert cards[0]["indicator"] == "info"
 
 
 def test_nothing_to_say_means_no_cards(client: TestClient, ehr: Ehr) -> None:

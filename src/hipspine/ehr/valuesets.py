@@ -23,6 +23,7 @@ from hipspine.models.case import PainLocation, Side, TreatmentType
 
 Category = Literal[
     "hip_oa", "lumbar_stenosis", "radiculopathy", "low_back_pain", "spondylolisthesis",
+    "lumbar_spondylosis",
     "hip_pain", "trochanteric", "vascular", "hip_procedure", "spine_procedure",
     "hip_imaging", "spine_imaging", "comorbidity",
 ]
@@ -32,7 +33,7 @@ HIP_CATEGORIES: frozenset[str] = frozenset(
     {"hip_oa", "hip_pain", "hip_procedure", "hip_imaging"})
 SPINE_CATEGORIES: frozenset[str] = frozenset(
     {"lumbar_stenosis", "radiculopathy", "low_back_pain", "spondylolisthesis",
-     "spine_procedure", "spine_imaging"})
+     "lumbar_spondylosis", "spine_procedure", "spine_imaging"})
 
 
 class Code(KBModel):

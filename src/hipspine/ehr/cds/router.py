@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from hipspine.ehr.cds.auth import JwtVerifier, Unauthorized
 from hipspine.ehr.cds.cards import CdsKnowledge, load_card_rules, make_cards
@@ -97,6 +98,10 @@ def create_cds_router(settings_or_config: Any = None, *,
                                               what="CDS Hooks request"))
         except InputError as exc:
             return _invalid(exc)
+        # CPU-bound (import, assess) and possibly blocking (FHIR fallback): off the event loop.
+        return await run_in_threadpool(answer, body)
+
+    def answer(body: dict[str, Any]) -> JSONResponse | dict[str, Any]:
         prefetch = body.get("prefetch") or {}
         missing = [k for k in REQUIRED_PREFETCH if k not in prefetch
                    or _is_outcome(prefetch.get(k))]
