@@ -154,3 +154,11 @@ def test_equivocal_injection_changes_nothing() -> None:
     mid = parse_case({"format": "hipspine.case/1",
                       "tests": {"intra_articular_hip_injection_relief_pct": 50}})
     assert _prob(assess_case(base, kb)) == _prob(assess_case(mid, kb))
+
+
+def test_a_prior_plus_imaging_alone_is_not_acted_on(shared_dir: Path) -> None:
+    case = parse_case((shared_dir / "examples" / "spine-dominant.json").read_text())
+    a = assess_case(case, load_assessment_knowledge())
+    hip = next(s for s in a.sources if s.id == "hip")
+    assert hip.probability >= 0.6 and "act:hip" not in a.rules_fired
+    assert "not acted on" in a.explanation
