@@ -12,13 +12,13 @@ from typer.testing import CliRunner
 
 from hipspine.cli import app
 from hipspine.errors import InputError
-from hipspine.screen import WORKLIST_COLUMNS, read_worklist, screen_export
+from hipspine.screen import WORKLIST_COLUMNS, WorklistRow, read_worklist, screen_export
 from hipspine.screen.synth_export import CYCLE, PLANTED
 
 runner = CliRunner()
 
 
-def _by_patient(rows: list) -> dict[str, set[str]]:  # type: ignore[type-arg]
+def _by_patient(rows: list[WorklistRow]) -> dict[str, set[str]]:
     got: dict[str, set[str]] = defaultdict(set)
     for row in rows:
         got[row.patient_id].add(row.category)
