@@ -150,3 +150,17 @@ def test_cli_imports_one_patient_from_a_bulk_export_folder(shared_dir: Any, tmp_
     assert len(report["mapped"]) + len(report["ignored"]) > 10
     missing = runner.invoke(app, ["fhir", "import", str(folder)])
     assert missing.exit_code != 0
+
+
+def test_cli_text_formats(tmp_path: Any, example_cases: dict[str, dict[str, Any]]) -> None:
+    src = tmp_path / "bundle.json"
+    src.write_text(json.dumps(bundle_for_case(example_cases["hip-spine-syndrome"])))
+    shown = runner.invoke(app, ["fhir", "import", str(src), "--as-of", "2026-06-01",
+                                "--format", "text", "--no-validate"])
+    assert shown.exit_code == 0, shown.output
+    assert "hip_oa (left)" in shown.stdout and "age 71" in shown.stdout
+    case_file = tmp_path / "case.json"
+    case_file.write_text(json.dumps(example_cases["hip-spine-syndrome"]))
+    listed = runner.invoke(app, ["fhir", "export", "assessment", str(case_file),
+                                 "--format", "text"])
+    assert listed.exit_code == 0 and listed.stdout.startswith("RiskAssessment/")

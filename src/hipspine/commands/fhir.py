@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from hipspine.commands._io import print_json, read_text
+from hipspine.commands._io import OutputFormat, print_json, read_text
 from hipspine.errors import InputError
 
 SETTINGS = ("primary_care", "spine_clinic", "arthroplasty_clinic", "physiotherapy")
@@ -34,6 +34,8 @@ def register(app: typer.Typer) -> None:
                                           "(JSON) here instead of text on stderr"),
         validate: bool = typer.Option(True, "--validate/--no-validate",
                                       help="check each resource against the FHIR R4 models"),
+        output: OutputFormat = typer.Option(OutputFormat.json, "--format",
+                                            help="json (the case, default) or text (a summary)"),
     ) -> None:
         """Read one patient's FHIR R4 resources and print a hipspine.case/1 on stdout."""
         from hipspine.ehr.fhir_in import import_resources, parse_fhir_text, read_bulk_patient
@@ -58,7 +60,11 @@ def register(app: typer.Typer) -> None:
                     result.report.warnings.append(
                         f"{res.get('resourceType')}/{res.get('id', '?')} is not valid FHIR R4 "
                         f"(read leniently): {problem}")
-        print_json(json.loads(result.case.model_dump_json(exclude_none=True)))
+        case_doc = json.loads(result.case.model_dump_json(exclude_none=True))
+        if output is OutputFormat.json:
+            print_json(case_doc)
+        else:
+            _print_case_summary(case_doc, [f.as_dict() for f in result.findings])
         payload = result.report.as_dict() | {"findings": [f.as_dict() for f in result.findings]}
         if report is not None:
             Path(report).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
@@ -73,12 +79,41 @@ def register(app: typer.Typer) -> None:
                                        "a case whose proms are exported; - for stdin"),
         patient: str | None = typer.Option(None, "--patient", help="FHIR Patient id for "
                                            "subject references (default: the case id)"),
+        output: OutputFormat = typer.Option(OutputFormat.json, "--format",
+                                            help="json (the Bundle, default) or text (a list)"),
     ) -> None:
         """Print a FHIR R4 Bundle (collection) of the exported resources."""
         from hipspine.ehr.fhir_out import export_document
 
         data = _json(read_text(document))
-        print_json(export_document(kind, data, patient_id=patient))
+        exported = export_document(kind, data, patient_id=patient)
+        if output is OutputFormat.json:
+            print_json(exported)
+            return
+        for entry in exported["entry"]:
+            res = entry["resource"]
+            label = (res.get("code") or {}).get("text") or res.get("description") or \
+                res.get("questionnaire") or ""
+            sys.stdout.write(f"{res['resourceType']}/{res['id']}: {label}\n")
+
+
+def _print_case_summary(case: dict[str, Any], findings: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+
+    con = Console()
+    con.print(f"[bold]case[/] age {case.get('age', '?')}, sex {case.get('sex', '?')}, "
+              f"setting {case.get('setting', 'not set')}", highlight=False)
+    for f in findings:
+        side = f" ({f['laterality']})" if f.get("laterality") else ""
+        when = f", {f['date']}" if f.get("date") else ""
+        state = "" if f.get("active") else ", inactive"
+        con.print(f"  {f['category']}{side}: {f['display']}{when}{state}", highlight=False)
+    treatments = case.get("history", {}).get("prior_treatments", [])
+    for t in treatments:
+        con.print(f"  prior treatment: {t['type']} ({t['target']})", highlight=False)
+    reports = case.get("imaging", {}).get("reports", [])
+    if reports:
+        con.print(f"  {len(reports)} imaging report text(s) for the NLP reader", highlight=False)
 
 
 def _date(text: str | None) -> dt.date | None:
