@@ -27,6 +27,10 @@ class Completeness(Sourced):
     postoperative: list[str]
 
 
+class Responders(Sourced):
+    kinds: list[Literal["mcid", "mic", "mid", "scb", "pass", "mdc", "success"]]
+
+
 class OutcomeTimepoint(Sourced):
     timepoint: str
 
@@ -59,6 +63,7 @@ class Comparison(KBModel):
 class StudyDefaults(KBModel):
     suppression: Suppression
     completeness: Completeness
+    responders: Responders
     outcome_timepoint: OutcomeTimepoint
     balance: Balance
     weighting: Method

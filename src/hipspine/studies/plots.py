@@ -17,6 +17,9 @@ STRATEGY_LABELS = {"all": "All patients", "conservative": "Conservative",
                    "hip_first": "Hip first", "spine_first": "Spine first",
                    "other_surgery": "Other surgery"}
 PALETTE = ["#1b4f72", "#b03a2e", "#1e8449", "#7d3c98", "#b9770e", "#566573"]
+# One colour per strategy in every figure, so a reader can compare across panels.
+STRATEGY_COLOURS = {"all": "#1b4f72", "conservative": "#b03a2e", "hip_first": "#1e8449",
+                    "spine_first": "#7d3c98", "other_surgery": "#566573"}
 
 
 def _figure(width: float = 6.4, height: float = 3.6) -> tuple[Any, Any]:
@@ -60,7 +63,8 @@ def trajectory_svg(points: Sequence[TrajectoryPoint], instrument: str,
         err = [[p.mean - (p.ci_lower or p.mean) for p in shown],  # type: ignore[operator]
                [(p.ci_upper or p.mean) - p.mean for p in shown]]  # type: ignore[operator]
         ax.errorbar(x, y, yerr=err, marker="o", ms=4, capsize=3, lw=1.5,
-                    color=PALETTE[k % len(PALETTE)], label=STRATEGY_LABELS.get(strategy, strategy))
+                    color=STRATEGY_COLOURS.get(strategy, PALETTE[k % len(PALETTE)]),
+                    label=STRATEGY_LABELS.get(strategy, strategy))
     ax.set_xticks(range(len(order)), list(order))
     ax.set_xlabel("Timepoint")
     better = "" if higher_is_better is None else (" (higher is better)" if higher_is_better

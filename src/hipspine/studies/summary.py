@@ -301,14 +301,15 @@ def _trajectories(frame: pd.DataFrame, min_cell: int, level: float,
     return out
 
 
-def _thresholds(instruments: dict[str, Instrument], present: list[str]) -> list[ThresholdUsed]:
+def _thresholds(instruments: dict[str, Instrument], present: list[str],
+                kinds: list[str]) -> list[ThresholdUsed]:
     used = []
     for ins_id in present:
         instrument = instruments.get(ins_id)
         if instrument is None:
             continue
         for t in instrument.thresholds:
-            if t.applies_to != "change" or t.subscale is not None:
+            if t.applies_to != "change" or t.subscale is not None or t.kind not in kinds:
                 continue
             used.append(ThresholdUsed(
                 instrument=ins_id, id=t.id, kind=t.kind, value=t.value, unit=t.unit,
@@ -491,7 +492,7 @@ def study_summary(engine: Engine, filters: StudyFilters | None = None,
         q.build()
         counts = q.cohort_counts()
         present = q.instruments()
-        thresholds = _thresholds(instruments, present)
+        thresholds = _thresholds(instruments, present, list(defaults.responders.kinds))
         step("completeness")
         completeness = _completeness(
             q.completeness(defaults.completeness.preoperative,
@@ -550,6 +551,10 @@ def study_summary(engine: Engine, filters: StudyFilters | None = None,
     methods = {
         "completeness": Cited(**defaults.completeness.model_dump(
             include={"citation", "verified", "note"})),
+        "responders": Cited(citation=defaults.responders.citation,
+                            verified=defaults.responders.verified,
+                            note=f"{defaults.responders.note} Kinds counted: "
+                                 + ", ".join(defaults.responders.kinds) + "."),
         "outcome_timepoint": Cited(**defaults.outcome_timepoint.model_dump(
             include={"citation", "verified", "note"})),
         "balance": Cited(citation=defaults.balance.citation, verified=defaults.balance.verified,
