@@ -88,7 +88,8 @@ def _describe(ck: CompiledKnowledge, work: dict[str, SourceWork], f: CompiledFin
            + "; ".join(reasons) + ".")
     return {"test": f.next_test_label or f.label, "why": why,
             "expected_information_bits": round(bits, 4),
-            "citation": f.likelihoods[0].citation_label}
+            "citation": f.likelihoods[0].citation_label, "kind": f.next_test_kind,
+            "chance_verdict_changes": change}
 
 
 def _reason(ck: CompiledKnowledge, p: float, lk: CompiledLikelihood) -> str:

@@ -7,11 +7,11 @@ estimate so a clinician can check it independently.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ASSESSMENT_FORMAT = "hipspine.assessment/1"
+ASSESSMENT_FORMAT: Final = "hipspine.assessment/1"
 
 Verdict = Literal["hip", "spine", "both", "other", "indeterminate"]
 SourceId = Literal["hip", "spine", "sacroiliac", "trochanteric", "vascular", "neuropathy"]
@@ -68,6 +68,8 @@ class NextTest(_Out):
     why: str
     expected_information_bits: float | None = None
     citation: str = ""
+    kind: Literal["history", "exam", "imaging", "test"] | None = None
+    chance_verdict_changes: float | None = Field(default=None, ge=0, le=1)
 
 
 class Assessment(_Out):
