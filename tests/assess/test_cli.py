@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from hipspine.cli import app
@@ -82,3 +83,21 @@ def test_knowledge_check_exits_1_on_a_defect(monkeypatch: object) -> None:
     result = runner.invoke(app, ["knowledge", "check"])
     assert result.exit_code == 1
     assert "DEFECT" in result.output
+
+
+def test_a_broken_report_reader_leaves_texts_listed_as_not_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    import hipspine.assess.api as api
+
+    def broken(case: object) -> None:
+        raise RuntimeError("reader failed")
+
+    fake = types.ModuleType("hipspine.nlp")
+    fake.enrich_case = broken  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "hipspine.nlp", fake)
+    a = api.assess({"format": "hipspine.case/1", "notes": ["groin pain"]})
+    assert a.texts_not_read == ["notes[0]"]
+    assert "notes[0]" in a.explanation

@@ -52,7 +52,7 @@ def _texts(case: Case) -> list[str]:
 def _enrich(case: Case) -> tuple[Case, list[str], list[str]] | None:
     try:
         nlp = importlib.import_module("hipspine.nlp")
-    except ImportError:
+    except Exception:  # not installed, or broken: the texts are reported as not read
         return None
     enrich = getattr(nlp, "enrich_case", None)
     if enrich is None:
@@ -68,7 +68,7 @@ def _enrich(case: Case) -> tuple[Case, list[str], list[str]] | None:
 def _instruments(case: Case) -> list[InstrumentResult]:
     try:
         inst = importlib.import_module("hipspine.instruments")
-    except ImportError:
+    except Exception:  # not installed, or broken: instruments are display-only
         return []
     evaluate_all = getattr(inst, "evaluate_all", None)
     loader = getattr(inst, "load_instrument_knowledge", None)
