@@ -29,6 +29,9 @@ SCT = "http://snomed.info/sct"
 SCT_OID = "urn:oid:2.16.840.1.113883.6.96"
 CPT = "http://www.ama-assn.org/go/cpt"
 LOINC = "http://loinc.org"
+# Report types use a local code system: the screen reads report text, not report codes, and
+# synthetic data should not assert codes nobody checked.
+REPORT_TYPE = "https://hipspine.org/synthetic/report-type"
 
 CYCLE = 20
 PLANTED: dict[int, str] = {
@@ -144,8 +147,8 @@ class _Patient:
     def report(self, offset: int, code: str, display: str, conclusion: str,
                as_attachment: bool = False) -> dict[str, Any]:
         resource = {**self.base("DiagnosticReport"), "status": "final",
-                    "code": _coding(LOINC, code, display), "effectiveDateTime": self.day(offset),
-                    "issued": self.day(offset)}
+                    "code": _coding(REPORT_TYPE, code, display),
+                    "effectiveDateTime": self.day(offset), "issued": self.day(offset)}
         if as_attachment:
             resource["presentedForm"] = [{"contentType": "text/plain; charset=utf-8",
                                           "data": base64.b64encode(conclusion.encode()).decode()}]
@@ -192,7 +195,7 @@ def _patient_resources(rng: random.Random, pid: str, kind: int) -> Iterator[dict
     elif kind == 1:  # spine MRI report mentions hip OA in passing
         yield p.condition(0, *STENOSIS_NODOT)
         yield p.procedure(0, *SPINE_MRI)
-        yield p.report(0, "24531-6", "MR Lumbar spine",
+        yield p.report(0, "mr-lumbar-spine", "MR Lumbar spine",
                        "Moderate central canal stenosis at L4-5. Incidental moderate "
                        "osteoarthritis of the left hip is partly imaged.", as_attachment=True)
     elif kind == 14:  # hip pain only as the reason for a spine-clinic encounter
@@ -209,7 +212,7 @@ def _patient_resources(rng: random.Random, pid: str, kind: int) -> Iterator[dict
     elif kind == 12:  # pelvis radiograph report mentions a slip
         yield p.condition(0, *HIP_OA)
         yield p.procedure(0, *HIP_XR)
-        yield p.report(0, "42712-0", "XR Pelvis and hips",
+        yield p.report(0, "xr-pelvis-hips", "XR Pelvis and hips",
                        "Severe right hip osteoarthritis. Grade 1 anterolisthesis of L4 on L5 "
                        "on the lateral view.")
     elif kind == 4:  # hip replaced, pain still high six months later
@@ -244,7 +247,7 @@ def _patient_resources(rng: random.Random, pid: str, kind: int) -> Iterator[dict
     elif kind == 10:  # control: spine report denies hip OA
         yield p.condition(0, *STENOSIS)
         yield p.procedure(0, *SPINE_MRI)
-        yield p.report(0, "24531-6", "MR Lumbar spine",
+        yield p.report(0, "mr-lumbar-spine", "MR Lumbar spine",
                        "Severe L4-5 central canal stenosis. No significant osteoarthritis of "
                        "either hip.")
     elif kind == 11:  # control: the hip pain diagnosis was entered in error
