@@ -84,6 +84,9 @@ class CompiledKnowledge:
     secondary_when: Check
     group_labels: dict[str, str]
     prior_cache: dict[tuple[Any, ...], dict[str, CompiledPrior]]
+    test_rows: tuple[tuple[int, CompiledFinding,
+                           tuple[tuple[str, float, float | None, float, float], ...]], ...]
+    """Findings offered as next tests: (index, finding, ((source, LR+, LR-, sens, 1-spec)))."""
 
 
 _CACHE: dict[int, CompiledKnowledge] = {}
@@ -156,13 +159,14 @@ def _compile(kb: AssessmentKnowledge) -> CompiledKnowledge:
     for p in kb.sources.priors:
         priors[p.source].append(_prior(p))
     om = kb.rules.offierski_macnab
+    findings = tuple(_finding(f) for f in kb.findings.findings)
     return CompiledKnowledge(
         kb=kb,
         source_ids=tuple(s.id for s in srcs),
         labels={s.id: s.label for s in srcs},
         mimics=frozenset(s.id for s in srcs if s.mimic),
         priors={k: tuple(v) for k, v in priors.items()},
-        findings=tuple(_finding(f) for f in kb.findings.findings),
+        findings=findings,
         states=compile_states(kb.findings.findings),
         red_flags=tuple(
             CompiledRedFlag(r.id, r.category,
@@ -174,7 +178,23 @@ def _compile(kb: AssessmentKnowledge) -> CompiledKnowledge:
         secondary_when=compile_all(om.secondary_when),
         group_labels=dict(kb.findings.groups),
         prior_cache={},
+        test_rows=_test_rows(findings),
     )
+
+
+def _test_rows(findings: tuple[CompiledFinding, ...]) -> tuple[
+        tuple[int, CompiledFinding, tuple[tuple[str, float, float | None, float, float], ...]],
+        ...]:
+    rows = []
+    for i, f in enumerate(findings):
+        if f.next_test_label is None:
+            continue
+        lks = tuple((lk.source, lk.lr_positive, lk.lr_negative, lk.sensitivity,
+                     1 - lk.specificity)
+                    for lk in f.likelihoods if lk.lr_positive is not None and lk.lr_positive > 1)
+        if lks:
+            rows.append((i, f, lks))
+    return tuple(rows)
 
 
 def to_odds(p: float) -> float:

@@ -33,12 +33,6 @@ def _update(p: float, lr: float) -> float:
     return odds / (1 + odds)
 
 
-def _undone(f: CompiledFinding, case: Any, unknown: bool) -> bool:
-    if f.next_test_label is None or not unknown:
-        return False
-    return f.applies is None or f.applies(case) is not False
-
-
 def rank_next_tests(ck: CompiledKnowledge, case: Any, work: dict[str, SourceWork],
                     verdict: Verdict, acting: set[str], states: list[tuple[bool | None, bool, Any]],
                     limit: int = 5) -> list[dict[str, Any]]:
@@ -54,25 +48,26 @@ def rank_next_tests(ck: CompiledKnowledge, case: Any, work: dict[str, SourceWork
 
     scored: list[tuple[float, float, str, CompiledFinding]] = []
     now = {s: (w.probability, _entropy(w.probability), w.evidence_lr) for s, w in work.items()}
-    for f, (_, unknown, _) in zip(ck.findings, states, strict=True):
-        if not _undone(f, case, unknown):
-            continue
+    for index, f, rows in ck.test_rows:
+        if not states[index][1] or (f.applies is not None and f.applies(case) is False):
+            continue  # already done (some field known), or not applicable
         bits = change = 0.0
-        for lk in f.likelihoods:
-            lr_pos, lr_neg = lk.lr_positive, lk.lr_negative
-            if lr_pos is None or lr_pos <= 1:
-                continue
-            p, h, ev = now[lk.source]
-            p_pos = p * lk.sensitivity + (1 - p) * (1 - lk.specificity)
+        for source, lr_pos, lr_neg, sens, fpr in rows:
+            p, h, ev = now[source]
+            p_pos = p * sens + (1 - p) * fpr
             odds = p / (1 - p) if p < 1 else 1e12
             post_pos = odds * lr_pos / (1 + odds * lr_pos)
-            post_neg = odds * lr_neg / (1 + odds * lr_neg) if lr_neg is not None else p
-            gain = h - p_pos * _entropy(post_pos) - (1 - p_pos) * _entropy(post_neg)
+            if lr_neg is None:
+                post_neg, h_neg = p, h
+            else:
+                post_neg = odds * lr_neg / (1 + odds * lr_neg)
+                h_neg = _entropy(post_neg)
+            gain = h - p_pos * _entropy(post_pos) - (1 - p_pos) * h_neg
             if gain > 0.0:
                 bits += gain
-            if verdict_if(lk.source, post_pos, ev * lr_pos) != verdict:
+            if verdict_if(source, post_pos, ev * lr_pos) != verdict:
                 change += p_pos
-            if verdict_if(lk.source, post_neg, ev * (lr_neg or 1.0)) != verdict:
+            if verdict_if(source, post_neg, ev * (lr_neg or 1.0)) != verdict:
                 change += 1 - p_pos
         if bits > 0.0005:
             scored.append((round(min(change, 1.0), 3), bits, f.id, f))
