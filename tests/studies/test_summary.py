@@ -111,7 +111,8 @@ def test_survival_matches_lifelines_on_unit_rows(summary: StudySummary,
 
 
 def test_weighted_comparisons_balance_the_confounded_cohort(summary: StudySummary) -> None:
-    hip_spine = [c for c in summary.comparisons if c.id == "hip_first_vs_spine_first"]
+    hip_spine = [c for c in summary.comparisons if c.id == "hip_first_vs_spine_first"
+                 and c.subgroup == "all"]
     assert {c.instrument for c in hip_spine} == {"odi", "ohs"}
     for c in hip_spine:
         assert c.max_smd_before is not None and c.max_smd_after is not None
@@ -169,3 +170,22 @@ def test_database_and_duckdb_backends_agree(registry: tuple[str, Engine],
     assert [c["difference"] for c in a["comparisons"]] == pytest.approx(
         [c["difference"] for c in b["comparisons"]])
     assert [c["points"] for c in a["survival"]] == [c["points"] for c in b["survival"]]
+
+
+def test_comparisons_repeat_within_each_verdict(summary: StudySummary,
+                                                raw: dict[str, pd.DataFrame]) -> None:
+    both = [c for c in summary.comparisons if c.subgroup == "both"
+            and c.id == "surgical_vs_conservative" and c.instrument == "odi"]
+    assert len(both) == 1
+    change = raw["change"].merge(raw["index"][["strategy", "verdict"]], left_on="patient_id",
+                                 right_index=True)
+    part = change[(change["instrument"] == "odi") & (change["timepoint"] == "12m")
+                  & (change["verdict"] == "both")]
+    assert both[0].n_treated == int((part["strategy"] != "conservative").sum())
+    assert both[0].n_control == int((part["strategy"] == "conservative").sum())
+
+
+def test_summary_serialises_with_its_schema_name(summary: StudySummary) -> None:
+    dumped = summary.model_dump(mode="json")
+    assert dumped["schema"] == "hipspine.study/1" and "schema_" not in dumped
+    assert StudySummary.model_validate(dumped) == summary

@@ -53,6 +53,10 @@ class Covariates(KBModel):
     include_sex: bool = True
 
 
+class Subgroups(KBModel):
+    verdicts: list[str]
+
+
 class Comparison(KBModel):
     id: str
     label: str
@@ -69,6 +73,7 @@ class StudyDefaults(KBModel):
     weighting: Method
     survival: Survival
     covariates: Covariates
+    subgroups: Subgroups
     comparisons: list[Comparison]
 
 

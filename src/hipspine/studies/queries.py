@@ -408,9 +408,15 @@ class RegistryQueries:
 
     def iptw_cells(self, instrument: str, timepoint: str, treated: str, control: str,
                    age_edges: Sequence[int], score_range: tuple[float, float],
-                   score_bands: int, include_sex: bool) -> pd.DataFrame:
-        """Cells (treated, age_band, sex, baseline_band, n, sum_y, sum_y2) of paired change."""
+                   score_bands: int, include_sex: bool,
+                   verdict: str | None = None) -> pd.DataFrame:
+        """Cells (treated, age_band, sex, baseline_band, n, sum_y, sum_y2) of paired change,
+        optionally within one verdict subgroup."""
         params: dict[str, Any] = {"ins": instrument, "tp": timepoint}
+        subgroup = ""
+        if verdict is not None:
+            subgroup = "AND i.verdict = :verdict"
+            params["verdict"] = verdict
         arms = {"surgical": "i.strategy <> 'conservative'",
                 "conservative": "i.strategy = 'conservative'",
                 "hip_first": "i.strategy = 'hip_first'",
@@ -438,5 +444,5 @@ class RegistryQueries:
                    COUNT(*) AS n, SUM(c.change) AS sum_y, SUM(c.change * c.change) AS sum_y2
             FROM hs_change c JOIN hs_index i ON i.patient_id = c.patient_id
             WHERE c.instrument = :ins AND c.timepoint = :tp
-              AND (({arms[treated]}) OR ({arms[control]}))
+              AND (({arms[treated]}) OR ({arms[control]})) {subgroup}
             GROUP BY 1, 2, 3, 4""", params)  # noqa: S608

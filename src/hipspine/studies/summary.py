@@ -164,6 +164,7 @@ class BalanceLine(_Model):
 class StrategyComparison(_Model):
     id: str
     label: str
+    subgroup: str  # "all", or the episode verdict the comparison is restricted to
     instrument: str
     higher_is_better: bool | None
     timepoint: str
@@ -207,7 +208,9 @@ class StudySummary(_Model):
     comparisons: list[StrategyComparison]
     notes: list[str]
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # `schema` on the wire (model_dump and JSON alike), `schema_` in Python.
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True,
+                              serialize_by_alias=True)
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=2)
@@ -396,53 +399,64 @@ def _survival(analysis: Literal["time_to_surgery", "time_to_reoperation"],
     return curves
 
 
+def _compare(cells: pd.DataFrame, base: dict[str, Any], covariates: list[str],
+             min_cell: int, level: float, threshold: float) -> StrategyComparison | None:
+    """One weighted comparison from its cells, or a suppressed row when an arm is small."""
+    from hipspine.studies.stats import iptw_difference
+
+    n_t = int(cells.loc[cells["treated"] == 1, "n"].sum()) if not cells.empty else 0
+    n_c = int(cells.loc[cells["treated"] == 0, "n"].sum()) if not cells.empty else 0
+    if n_t == 0 and n_c == 0:
+        return None
+    if n_t < min_cell or n_c < min_cell:
+        return StrategyComparison(
+            **base, n_treated=None if n_t < min_cell else n_t,
+            n_control=None if n_c < min_cell else n_c, mean_change_treated=None,
+            mean_change_control=None, difference=None, ci_lower=None, ci_upper=None,
+            max_smd_before=None, max_smd_after=None, balanced=None, balance=[],
+            suppressed=True, note=f"an arm has fewer than {min_cell} patients")
+    result = iptw_difference(cells, covariates, level)
+    lines = [BalanceLine(covariate=b.covariate, level=b.level, smd_before=b.smd_before,
+                         smd_after=b.smd_after) for b in result.balance]
+    before = max((abs(b.smd_before) for b in lines), default=0.0)
+    after = max((abs(b.smd_after) for b in lines), default=0.0)
+    return StrategyComparison(
+        **base, n_treated=result.n_treated, n_control=result.n_control,
+        mean_change_treated=result.mean_treated, mean_change_control=result.mean_control,
+        difference=result.difference, ci_lower=result.lower, ci_upper=result.upper,
+        max_smd_before=before, max_smd_after=after, balanced=after < threshold,
+        balance=lines, suppressed=False,
+        note=None if after < threshold else
+        "residual imbalance after weighting: interpret with care")
+
+
 def _comparisons(queries: Any, defaults: StudyDefaults, instruments: dict[str, Instrument],
                  present: list[str], timepoint: str, min_cell: int,
                  level: float) -> list[StrategyComparison]:
-    from hipspine.studies.stats import iptw_difference
-
+    """Every configured comparison, overall and within each verdict subgroup."""
     out = []
     cov = defaults.covariates
     covariates = ["age_band", "baseline_band"] + (["sex"] if cov.include_sex else [])
-    threshold = defaults.balance.smd_threshold
+    subgroups: list[str | None] = [None, *defaults.subgroups.verdicts]
     for comparison in defaults.comparisons:
-        for ins_id in present:
-            instrument = instruments.get(ins_id)
-            if instrument is None or instrument.scoring == "health_profile":
-                continue
-            cells = queries.iptw_cells(ins_id, timepoint, comparison.treated, comparison.control,
-                                       cov.age_band_edges, instrument.range,
-                                       cov.baseline_score_bands, cov.include_sex)
-            n_t = int(cells.loc[cells["treated"] == 1, "n"].sum()) if not cells.empty else 0
-            n_c = int(cells.loc[cells["treated"] == 0, "n"].sum()) if not cells.empty else 0
-            if n_t == 0 and n_c == 0:
-                continue
-            base = {"id": comparison.id, "label": comparison.label, "instrument": ins_id,
-                    "higher_is_better": instrument.higher_is_better, "timepoint": timepoint,
-                    "treated": comparison.treated, "control": comparison.control}
-            if n_t < min_cell or n_c < min_cell:
-                out.append(StrategyComparison(
-                    **base, n_treated=None if n_t < min_cell else n_t,
-                    n_control=None if n_c < min_cell else n_c, mean_change_treated=None,
-                    mean_change_control=None, difference=None, ci_lower=None, ci_upper=None,
-                    max_smd_before=None, max_smd_after=None, balanced=None, balance=[],
-                    suppressed=True, note=f"an arm has fewer than {min_cell} patients"))
-                continue
-            result = iptw_difference(cells, covariates, level)
-            lines = [BalanceLine(covariate=b.covariate, level=b.level,
-                                 smd_before=b.smd_before, smd_after=b.smd_after)
-                     for b in result.balance]
-            before = max((abs(b.smd_before) for b in lines), default=0.0)
-            after = max((abs(b.smd_after) for b in lines), default=0.0)
-            out.append(StrategyComparison(
-                **base, n_treated=result.n_treated, n_control=result.n_control,
-                mean_change_treated=result.mean_treated,
-                mean_change_control=result.mean_control, difference=result.difference,
-                ci_lower=result.lower, ci_upper=result.upper, max_smd_before=before,
-                max_smd_after=after, balanced=after < threshold, balance=lines,
-                suppressed=False,
-                note=None if after < threshold else
-                "residual imbalance after weighting: interpret with care"))
+        for subgroup in subgroups:
+            for ins_id in present:
+                instrument = instruments.get(ins_id)
+                if instrument is None or instrument.scoring == "health_profile":
+                    continue
+                cells = queries.iptw_cells(
+                    ins_id, timepoint, comparison.treated, comparison.control,
+                    cov.age_band_edges, instrument.range, cov.baseline_score_bands,
+                    cov.include_sex, subgroup)
+                base = {"id": comparison.id, "label": comparison.label,
+                        "subgroup": subgroup or "all", "instrument": ins_id,
+                        "higher_is_better": instrument.higher_is_better,
+                        "timepoint": timepoint, "treated": comparison.treated,
+                        "control": comparison.control}
+                row = _compare(cells, base, covariates, min_cell, level,
+                               defaults.balance.smd_threshold)
+                if row is not None:
+                    out.append(row)
     return out
 
 
