@@ -120,3 +120,32 @@ def test_missing_folder_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["screen", str(tmp_path / "nope"), "--out",
                                  str(tmp_path / "w.csv")])
     assert result.exit_code != 0
+
+
+def test_worklist_does_not_depend_on_file_split_or_line_order(
+        planted_export: tuple[Path, dict[str, set[str]]], tmp_path: Path) -> None:
+    """Bulk exports split and order files freely; the worklist must not care."""
+    import random
+
+    folder, _ = planted_export
+    lines: dict[str, list[str]] = defaultdict(list)
+    for path in folder.iterdir():
+        if ".ndjson" not in path.name:
+            continue
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as handle:
+            lines[path.name.split(".")[0]].extend(handle.read().splitlines())
+    rng = random.Random(4)
+    for rtype, rows in lines.items():
+        rng.shuffle(rows)
+        third = len(rows) // 3 + 1
+        for part in range(3):
+            chunk = rows[part * third:(part + 1) * third]
+            text = "\n".join(chunk) + "\n" if chunk else ""
+            if part == 1:
+                with gzip.open(tmp_path / f"{rtype}.{part:03d}.ndjson.gz", "wt",
+                               encoding="utf-8") as handle:
+                    handle.write(text)
+            else:
+                (tmp_path / f"{rtype}.{part:03d}.ndjson").write_text(text, encoding="utf-8")
+    assert screen_export(tmp_path).rows == screen_export(folder).rows
