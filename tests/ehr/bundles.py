@@ -59,7 +59,10 @@ def bundle_for_case(case: dict[str, Any], pid: str = "p1") -> dict[str, Any]:
     for m, text in enumerate(imaging.get("reports", [])):
         resources.append({"resourceType": "DiagnosticReport", "id": f"{pid}-dr{m}",
                           "status": "final", "subject": _subject(pid),
-                          "code": {"text": "Imaging report"},
+                          "category": [{"coding": [{
+                              "system": "http://terminology.hl7.org/CodeSystem/v2-0074",
+                              "code": "RAD"}]}],
+                          "code": {"text": "Radiology report"},
                           "presentedForm": [{"contentType": "text/plain",
                                              "data": base64.b64encode(text.encode()).decode()}]})
     bmi = case.get("history", {}).get("bmi")

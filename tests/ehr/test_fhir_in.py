@@ -178,3 +178,24 @@ def test_malformed_resources_never_crash_the_import(rtype: str, body: dict[str, 
     result = import_resources([{"resourceType": rtype, "id": "z", **body}], as_of=AS_OF,
                               instruments={"odi"})
     assert len(result.report.mapped) + len(result.report.ignored) >= 1
+
+
+def _report(rid: str, text: str, **extra: Any) -> dict[str, Any]:
+    return {"resourceType": "DiagnosticReport", "id": rid, "status": "final",
+            "presentedForm": [{"contentType": "text/plain",
+                               "data": base64.b64encode(text.encode()).decode()}], **extra}
+
+
+@pytest.mark.parametrize(("extra", "where"), [
+    ({"category": [{"coding": [{"code": "LP29684-5"}]}]}, "imaging"),       # US Core radiology
+    ({"code": {"coding": [{"system": CPT, "code": "72148"}]}}, "imaging"),  # MRI lumbar spine
+    ({"code": {"text": "XR PELVIS AP"}}, "imaging"),                        # Epic-style title
+    ({"code": {"text": "Basic metabolic panel"}}, "notes"),
+    ({"code": {"text": "MRI lumbar spine without contrast"}}, "imaging"),
+    ({"code": {"coding": [{"system": LOINC, "code": "34117-2",
+                           "display": "History and physical note"}]}}, "notes"),
+])
+def test_only_imaging_reports_go_to_imaging_reports(extra: dict[str, Any], where: str) -> None:
+    case = _import([_report("r", "Some report text.", **extra)]).case
+    assert (case.imaging.reports, case.notes) == (
+        (["Some report text."], []) if where == "imaging" else ([], ["Some report text."]))

@@ -61,6 +61,22 @@ def load_observation_map() -> ObservationMap:
     return load_section("ehr/observations.yaml", ObservationMap)
 
 
+class ImagingReportRule(KBModel):
+    category_codes: list[str]
+    title_words: list[str]
+    citation: str
+    verified: Verification
+    note: str | None = None
+
+
+class ReportsFile(KBModel):
+    imaging_report: ImagingReportRule
+
+
+def load_report_rules() -> ImagingReportRule:
+    return load_section("ehr/reports.yaml", ReportsFile).imaging_report
+
+
 @dataclass(frozen=True)
 class ReportLine:
     resource: str
@@ -129,10 +145,11 @@ class ImportResult:
 class ImportKnowledge:
     index: CodeIndex
     observations: ObservationMap
+    imaging_reports: ImagingReportRule
 
 
 def load_import_knowledge() -> ImportKnowledge:
-    return ImportKnowledge(load_code_index(), load_observation_map())
+    return ImportKnowledge(load_code_index(), load_observation_map(), load_report_rules())
 
 
 # ---------------------------------------------------------------- reading the input
@@ -473,17 +490,39 @@ class _Builder:
             texts.append(res["conclusion"].strip())
         texts += _attachment_texts(res.get("presentedForm"))
         when = _first_date(res, "effectiveDateTime", "effectivePeriod", "issued")
-        for vs, code in self.knowledge.index.match_concept(res.get("code")):
+        matches = self.knowledge.index.match_concept(res.get("code"))
+        for vs, code in matches:
             self._finding(res, vs, code.laterality, when, True)
         if not texts:
             self.ignored(res, "no conclusion or plain-text presentedForm to read")
+            return
+        why = self._imaging_reason(res, matches)
+        if why is None:
+            notes = self.case.setdefault("notes", [])
+            notes.extend(t for t in texts if t not in notes)
+            self.mapped(res, f"notes += {len(texts)} text(s)",
+                        "report text that is not an imaging report")
             return
         reports = self.section("imaging").setdefault("reports", [])
         for text in texts:
             if text not in reports:
                 reports.append(text)
-        self.mapped(res, f"imaging.reports += {len(texts)} text(s)",
-                    "report text for the NLP reader")
+        self.mapped(res, f"imaging.reports += {len(texts)} text(s)", why)
+
+    def _imaging_reason(self, res: Mapping[str, Any],
+                        matches: list[tuple[ValueSet, Any]]) -> str | None:
+        """Why this report counts as imaging (category, code, or title), or None."""
+        rule = self.knowledge.imaging_reports
+        for category in _list(res.get("category")):
+            if isinstance(category, Mapping):
+                for coding in _list(category.get("coding")):
+                    if isinstance(coding, Mapping) and coding.get("code") in rule.category_codes:
+                        return f"imaging report (category {coding.get('code')})"
+        if any(vs.category in ("hip_imaging", "spine_imaging") for vs, _ in matches):
+            return "imaging report (code in an imaging value set)"
+        title = _display(res.get("code")).lower() + " "
+        word = next((w for w in rule.title_words if w in title), None)
+        return f"imaging report (title mentions {word.strip()!r})" if word else None
 
     def document_reference(self, res: Mapping[str, Any]) -> None:
         if _status(res, "status") == "entered-in-error":
