@@ -189,3 +189,32 @@ def test_summary_serialises_with_its_schema_name(summary: StudySummary) -> None:
     dumped = summary.model_dump(mode="json")
     assert dumped["schema"] == "hipspine.study/1" and "schema_" not in dumped
     assert StudySummary.model_validate(dumped) == summary
+
+
+COUNT_KEYS = {"n", "eligible", "preoperative", "postoperative", "paired", "responders",
+              "events", "at_risk", "n_treated", "n_control", "patients", "operated",
+              "conservative", "hip_first", "spine_first", "reoperated", "synthetic"}
+
+
+def _counts(node: object) -> list[tuple[str, int]]:
+    found: list[tuple[str, int]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in COUNT_KEYS and isinstance(value, int) and not isinstance(value, bool):
+                found.append((key, value))
+            else:
+                found.extend(_counts(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_counts(item))
+    return found
+
+
+@pytest.mark.parametrize("min_cell", [10, 40, 150])
+def test_no_published_count_describes_fewer_than_min_cell_patients(
+        registry: tuple[str, Engine], min_cell: int) -> None:
+    study = study_summary(registry[1], options=StudyOptions(min_cell=min_cell))
+    counts = _counts(study.model_dump(mode="json"))
+    assert counts, "the walk must find the counts"
+    small = [(k, v) for k, v in counts if 0 < v < min_cell]
+    assert small == []
