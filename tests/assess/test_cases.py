@@ -103,6 +103,7 @@ def test_sparse_case_is_indeterminate_and_says_what_to_examine() -> None:
     assert a.verdict == "indeterminate"
     assert a.next_tests and a.next_tests[0].expected_information_bits
     assert "To settle it" in a.explanation
+    assert any(t.kind in ("history", "exam") for t in a.next_tests)
 
 
 def test_injection_is_offered_when_hip_and_spine_are_both_in_play() -> None:

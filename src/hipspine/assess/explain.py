@@ -66,6 +66,13 @@ def explain(verdict: Verdict, sources: Sequence[SourceWork], labels: dict[str, s
         out.append(f"Not read: {', '.join(texts_not_read)} - findings written only there "
                    "were not used.")
     if next_tests:
-        lead = "To settle it, next" if verdict == "indeterminate" else "Most informative next"
-        out.append(f"{lead}: {next_tests[0]['test']}.")
+        top = next_tests[0]
+        bedside = next((t for t in next_tests if t.get("kind") in ("history", "exam")
+                        and (t.get("chance_verdict_changes") or 0) > 0), None)
+        if verdict == "indeterminate" and bedside is not None and bedside is not top:
+            out.append(f"To settle it, start at the bedside: {bedside['test']}; the single "
+                       f"most informative test is: {top['test']}.")
+        else:
+            lead = "To settle it, next" if verdict == "indeterminate" else "Most informative next"
+            out.append(f"{lead}: {top['test']}.")
     return " ".join(out)
