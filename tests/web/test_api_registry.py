@@ -105,8 +105,8 @@ def test_unknown_prom_instrument_is_404(clinician: TestClient) -> None:
     assert r.status_code == 404
 
 
-def test_duplicate_pseudonym_is_422_naming_the_field(clinician: TestClient) -> None:
+def test_duplicate_pseudonym_is_409_naming_the_field(clinician: TestClient) -> None:
     _patient(clinician, "DUP")
     r = clinician.post("/api/v1/patients", json={"pseudonym": "DUP"})
-    assert r.status_code == 422
+    assert r.status_code == 409
     assert r.json()["problems"][0]["field"] == "pseudonym"

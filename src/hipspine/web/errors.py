@@ -39,6 +39,10 @@ class NotAuthenticatedError(HipspineError):
     """No valid session or API token. HTTP 401."""
 
 
+class ConflictError(InputError):
+    """Valid input that clashes with what is stored (a taken pseudonym). HTTP 409."""
+
+
 def problems_from_request_validation(exc: RequestValidationError) -> InputError:
     problems = []
     for err in exc.errors():
@@ -91,7 +95,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        rich = _RICH_BODY_MODELS.get(request.url.path)
+        route = request.scope.get("route")
+        rich = _RICH_BODY_MODELS.get(getattr(route, "path", request.url.path))
         body_errors = all(tuple(e.get("loc", ()))[:1] == ("body",) for e in exc.errors())
         if rich is not None and body_errors and isinstance(exc.body, dict):
             model, what = rich
@@ -100,6 +105,10 @@ def install_error_handlers(app: FastAPI) -> None:
             except InputError as detailed:
                 return input_error_response(detailed)
         return input_error_response(problems_from_request_validation(exc))
+
+    async def on_conflict(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ConflictError)
+        return JSONResponse(status_code=409, content=exc.as_dict())
 
     async def on_not_found(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(status_code=404, content={"error": "not_found", "detail": str(exc)})
@@ -123,12 +132,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:  # an unreadable body (not JSON, bad encoding) is bad input
+            return input_error_response(InputError.single(
+                "(body)", None, "a JSON document in UTF-8", str(exc.detail), what="request"))
         return JSONResponse(status_code=exc.status_code,
                             content={"error": _http_error_name(exc.status_code),
                                      "detail": exc.detail},
                             headers=getattr(exc, "headers", None))
 
     app.add_exception_handler(InputError, on_input)
+    app.add_exception_handler(ConflictError, on_conflict)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(NotFoundError, on_not_found)
     app.add_exception_handler(PermissionDeniedError, on_denied)

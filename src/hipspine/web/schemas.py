@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from hipspine.registry.tables import SETTINGS, SEXES, SIDES, TIMEPOINTS, TREATMENT_TYPES
 
@@ -18,11 +18,31 @@ Timepoint = Literal[TIMEPOINTS]  # type: ignore[valid-type]
 TreatmentType = Literal[TREATMENT_TYPES]  # type: ignore[valid-type]
 Pseudonym = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$",
                                  description="site-chosen pseudonym: letters, digits, . _ -")]
-Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2200, 12, 31))]
+
+
+def _iso_date(value: Any) -> Any:
+    """Dates only as ISO text (2025-01-31): a bare number is not silently a date in 1970."""
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("a date as YYYY-MM-DD text")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("a date as YYYY-MM-DD text") from None
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """The registry stores naive UTC; say so in the output (RFC 3339 needs an offset)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+Day = Annotated[dt.date, BeforeValidator(_iso_date)]
+UtcDateTime = Annotated[dt.datetime, AfterValidator(_utc)]
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class _Out(BaseModel):
@@ -72,7 +92,7 @@ class StoredAssessmentPublic(_Out):
     verdict: str | None
     engine_version: str
     knowledge_version: str
-    created_at: dt.datetime
+    created_at: UtcDateTime
     document: dict[str, Any]
 
 
@@ -82,7 +102,7 @@ class TreatmentCreate(_In):
     side: Side | None = None
     level: Annotated[str, Field(max_length=16)] | None = None
     performed_on: Day
-    episode_id: int | None = None
+    episode_id: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = None
 
 
 class TreatmentPublic(_Out):
@@ -102,7 +122,7 @@ class PromCreate(_In):
     items: list[Annotated[int, Field(ge=0, le=100)] | None] = Field(max_length=200)
     timepoint: Timepoint | None = None
     administered_on: Day
-    episode_id: int | None = None
+    episode_id: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = None
 
 
 class PromPublic(_Out):
@@ -120,7 +140,7 @@ class PromPublic(_Out):
 
 class AuditEventPublic(_Out):
     id: int
-    at: dt.datetime
+    at: UtcDateTime
     actor: str | None
     role: str | None
     action: str
@@ -139,7 +159,7 @@ class TokenIssued(BaseModel):
 
 
 class AssignmentCreate(_In):
-    user_id: int
+    user_id: Annotated[int, Field(ge=1, le=2_147_483_647)]
 
 
 class UserCreate(_In):

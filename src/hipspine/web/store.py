@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from hipspine.errors import InputError, NotFoundError, PermissionDeniedError
+from hipspine.errors import InputError, NotFoundError, PermissionDeniedError, Problem
 from hipspine.registry.tables import (
     ApiToken,
     AuditEvent,
@@ -28,6 +28,7 @@ from hipspine.registry.tables import (
     User,
 )
 from hipspine.web import security
+from hipspine.web.errors import ConflictError
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def create_user(s: Session, username: str, password: str, role: str,
     if len(password) < 8:
         raise InputError.single("password", "(hidden)", "at least 8 characters", what="user")
     if s.scalar(select(User).where(User.username == username)) is not None:
-        raise InputError.single("username", username, "a name not already taken", what="user")
+        raise ConflictError([Problem("username", username, "a name not already taken")],
+                            what="user")
     user = User(username=username, password_hash=security.hash_password(password), role=role,
                 display_name=display_name)
     s.add(user)
@@ -176,8 +178,8 @@ def create_patient(s: Session, actor: Actor, pseudonym: str, year_of_birth: int 
                    sex: str | None, synthetic: bool = False) -> Patient:
     require_role(actor, "clinician", "admin")
     if s.scalar(select(Patient).where(Patient.pseudonym == pseudonym)) is not None:
-        raise InputError.single("pseudonym", pseudonym, "a pseudonym not already registered",
-                                what="patient")
+        raise ConflictError([Problem("pseudonym", pseudonym,
+                                     "a pseudonym not already registered")], what="patient")
     patient = Patient(pseudonym=pseudonym, year_of_birth=year_of_birth, sex=sex,
                       synthetic=synthetic)
     s.add(patient)

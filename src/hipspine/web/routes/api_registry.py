@@ -11,11 +11,13 @@ import csv
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 
+from hipspine.models import Case
 from hipspine.web import services, store
 from hipspine.web.deps import current_actor, transaction
+from hipspine.web.errors import rich_body_model
 from hipspine.web.schemas import (
     AssignmentCreate,
     AuditEventPublic,
@@ -41,11 +43,13 @@ router = APIRouter(prefix="/api/v1")
 
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
-Id = Annotated[int, "id"]
+PatientId = Annotated[int, Path(ge=1, le=2_147_483_647, description="patient id")]
+EpisodeId = Annotated[int, Path(ge=1, le=2_147_483_647, description="episode id")]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not signed in and no API token"},
     403: {"description": "Role not allowed, or CSRF token missing"},
     404: {"description": "Unknown id (or a patient not assigned to you)"},
+    409: {"description": "Clashes with a stored record (e.g. a pseudonym already registered)"},
     422: {"description": "Invalid input: `problems` name field, value and what is allowed"},
 }
 
@@ -79,7 +83,7 @@ def create_patient(request: Request, body: PatientCreate,
 
 @router.get("/patients/{patient_id}", response_model=PatientPublic, tags=["patients"],
             responses=ERRORS)
-def get_patient(request: Request, patient_id: int,
+def get_patient(request: Request, patient_id: PatientId,
                 actor: Actor = Depends(current_actor)) -> Any:
     with transaction(request) as s:
         return PatientPublic.model_validate(store.get_patient(s, actor, patient_id, log=True))
@@ -87,7 +91,7 @@ def get_patient(request: Request, patient_id: int,
 
 @router.post("/patients/{patient_id}/assignments", status_code=204, tags=["patients"],
              responses=ERRORS, response_class=Response)
-def assign_patient(request: Request, patient_id: int, body: AssignmentCreate,
+def assign_patient(request: Request, patient_id: PatientId, body: AssignmentCreate,
                    actor: Actor = Depends(current_actor)) -> Response:
     with transaction(request) as s:
         store.assign(s, actor, body.user_id, patient_id)
@@ -96,7 +100,7 @@ def assign_patient(request: Request, patient_id: int, body: AssignmentCreate,
 
 @router.get("/patients/{patient_id}/episodes", response_model=list[EpisodePublic],
             tags=["episodes"], responses=ERRORS)
-def list_episodes(request: Request, patient_id: int,
+def list_episodes(request: Request, patient_id: PatientId,
                   actor: Actor = Depends(current_actor)) -> Any:
     with transaction(request) as s:
         return [EpisodePublic.model_validate(e)
@@ -105,7 +109,7 @@ def list_episodes(request: Request, patient_id: int,
 
 @router.post("/patients/{patient_id}/episodes", response_model=EpisodePublic,
              status_code=201, tags=["episodes"], responses=ERRORS)
-def create_episode(request: Request, patient_id: int, body: EpisodeCreate,
+def create_episode(request: Request, patient_id: PatientId, body: EpisodeCreate,
                    actor: Actor = Depends(current_actor)) -> Any:
     with transaction(request) as s:
         return EpisodePublic.model_validate(
@@ -114,7 +118,7 @@ def create_episode(request: Request, patient_id: int, body: EpisodeCreate,
 
 @router.get("/episodes/{episode_id}", response_model=EpisodePublic, tags=["episodes"],
             responses=ERRORS)
-def get_episode(request: Request, episode_id: int,
+def get_episode(request: Request, episode_id: EpisodeId,
                 actor: Actor = Depends(current_actor)) -> Any:
     with transaction(request) as s:
         return EpisodePublic.model_validate(store.get_episode(s, actor, episode_id))
@@ -123,11 +127,8 @@ def get_episode(request: Request, episode_id: int,
 @router.post("/episodes/{episode_id}/assessments", response_model=StoredAssessmentPublic,
              status_code=201, tags=["episodes"], responses=ERRORS,
              summary="Assess a case and store the assessment (and plan) on the episode")
-def assess_into_episode(request: Request, episode_id: int, case: dict[str, Any],
+def assess_into_episode(request: Request, episode_id: EpisodeId, parsed: Case = Body(...),
                         actor: Actor = Depends(current_actor)) -> Any:
-    from hipspine.models import parse_case
-
-    parsed = parse_case(case)
     assessment = services.assess(parsed)
     plan = services.plan_or_none(parsed, assessment)
     with transaction(request) as s:
@@ -139,7 +140,7 @@ def assess_into_episode(request: Request, episode_id: int, case: dict[str, Any],
 
 @router.get("/patients/{patient_id}/treatments", response_model=list[TreatmentPublic],
             tags=["treatments"], responses=ERRORS)
-def list_treatments(request: Request, patient_id: int,
+def list_treatments(request: Request, patient_id: PatientId,
                     actor: Actor = Depends(current_actor)) -> Any:
     with transaction(request) as s:
         return [TreatmentPublic.model_validate(t)
@@ -148,7 +149,7 @@ def list_treatments(request: Request, patient_id: int,
 
 @router.post("/patients/{patient_id}/treatments", response_model=TreatmentPublic,
              status_code=201, tags=["treatments"], responses=ERRORS)
-def create_treatment(request: Request, patient_id: int, body: TreatmentCreate,
+def create_treatment(request: Request, patient_id: PatientId, body: TreatmentCreate,
                      actor: Actor = Depends(current_actor)) -> Any:
     with transaction(request) as s:
         return TreatmentPublic.model_validate(
@@ -157,7 +158,7 @@ def create_treatment(request: Request, patient_id: int, body: TreatmentCreate,
 
 @router.get("/patients/{patient_id}/proms", response_model=list[PromPublic], tags=["proms"],
             responses=ERRORS)
-def list_proms(request: Request, patient_id: int,
+def list_proms(request: Request, patient_id: PatientId,
                instrument: Annotated[str | None, Query(max_length=32)] = None,
                actor: Actor = Depends(current_actor)) -> Any:
     with transaction(request) as s:
@@ -168,7 +169,7 @@ def list_proms(request: Request, patient_id: int,
 @router.post("/patients/{patient_id}/proms", response_model=PromPublic, status_code=201,
              tags=["proms"], responses=ERRORS,
              summary="Submit a PROM; it is scored by the instrument's published rules")
-def submit_prom(request: Request, patient_id: int, body: PromCreate,
+def submit_prom(request: Request, patient_id: PatientId, body: PromCreate,
                 actor: Actor = Depends(current_actor)) -> Any:
     scored = services.score_prom(body.instrument, body.items)
     with transaction(request) as s:
@@ -245,3 +246,6 @@ def create_user(request: Request, body: UserCreate,
         user = store.create_user(s, body.username, body.password, body.role, body.display_name)
         store.audit(s, actor, "user.create", "user", user.id)
         return UserPublic.model_validate(user)
+
+
+rich_body_model("/api/v1/episodes/{episode_id}/assessments", Case, "case")

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hipspine.errors import InputError
@@ -32,6 +32,7 @@ VERDICT_TEXT = {
     "indeterminate": "Indeterminate: not enough information to tell",
 }
 PAGE_SIZE = 25
+PatientId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def _form_lists(form: Any) -> dict[str, list[str]]:
@@ -197,7 +198,7 @@ def _mcid(instrument: Any) -> tuple[float | None, str]:
 
 
 @router.get("/patients/{patient_id}")
-def patient_page(request: Request, patient_id: int) -> Response:
+def patient_page(request: Request, patient_id: PatientId) -> Response:
     actor = page_actor(request)
     with transaction(request) as s:
         patient = store.get_patient(s, actor, patient_id, log=True)
@@ -257,7 +258,7 @@ def _treatment_types() -> list[str]:
 
 
 @router.post("/patients/{patient_id}/treatments")
-async def add_treatment(request: Request, patient_id: int) -> Response:
+async def add_treatment(request: Request, patient_id: PatientId) -> Response:
     actor = page_actor(request)
     form = await request.form()
     check_form_csrf(request, str(form.get("csrf_token", "")))
@@ -274,7 +275,7 @@ async def add_treatment(request: Request, patient_id: int) -> Response:
 # ----------------------------------------------------------------------------- PROMs
 
 @router.get("/patients/{patient_id}/proms/new")
-def prom_form(request: Request, patient_id: int,
+def prom_form(request: Request, patient_id: PatientId,
               instrument: Annotated[str, Query(max_length=32)]) -> Response:
     actor = page_actor(request)
     with transaction(request) as s:
@@ -300,7 +301,7 @@ def _timepoints() -> list[str]:
 
 
 @router.post("/patients/{patient_id}/proms")
-async def prom_submit(request: Request, patient_id: int) -> Response:
+async def prom_submit(request: Request, patient_id: PatientId) -> Response:
     actor = page_actor(request)
     form = await request.form()
     check_form_csrf(request, str(form.get("csrf_token", "")))
