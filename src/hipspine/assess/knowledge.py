@@ -9,7 +9,6 @@ Offierski-MacNab parameters. The engine receives an `AssessmentKnowledge` as a p
 from __future__ import annotations
 
 import functools
-import math
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -226,7 +225,3 @@ def _load() -> AssessmentKnowledge:
         findings=load_section(FILES["findings"], FindingsFile),
         rules=load_section(FILES["rules"], RulesFile),
     )
-
-
-def log_lr(lr: float) -> float:
-    return math.log(lr)
