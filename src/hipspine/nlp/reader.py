@@ -195,7 +195,8 @@ def _hip_mentions(sentence: Sentence, ctx: SentenceContext, kb: NlpKnowledge,
     first_target = None
     for target, rx in kb.hip_targets:
         for m in rx.finditer(text):
-            step = _severity_before(text, m.start(), ctx, kb) or _severity_after(text, m.end(), kb)
+            step = (_severity_before(text, m.start(), ctx, kb, m.end())
+                    or _severity_after(text, m.end(), kb))
             if add(target.id, m, kellgren_lawrence=target.grades[step or "unqualified"]):
                 first_target = first_target or target
     if first_target is not None:
@@ -225,13 +226,13 @@ def _side_near(text: str, start: int, end: int, ctx: SentenceContext,
     return min(pool, key=lambda s: min(abs(s[1] - end), abs(s[2] - start)))[0]
 
 
-def _severity_before(text: str, start: int, ctx: SentenceContext,
-                     kb: NlpKnowledge) -> Severity | None:
-    """The severity adjective qualifying a finding: the nearest one before it in its clause
-    (a range takes its lower step), else one stated right after it ("stenosis is severe")."""
+def _severity_before(text: str, start: int, ctx: SentenceContext, kb: NlpKnowledge,
+                     end: int | None = None) -> Severity | None:
+    """The severity qualifying a finding: the nearest one before it in its clause or inside
+    its own words ("joint space is mildly narrowed"); a range takes its lower step."""
     c_start, _ = ctx.clause_of(start)
     window_start = max(c_start, start - 45)
-    before = text[window_start:start]
+    before = text[window_start:end if end is not None else start]
     ranges = list(kb.severity_range.finditer(before))
     words = list(kb.any_severity.finditer(before))
     if ranges and (not words or ranges[-1].end() >= words[-1].end()):
@@ -244,7 +245,8 @@ def _severity_before(text: str, start: int, ctx: SentenceContext,
 
 
 _AFTER = re.compile(
-    r"\s*(?:(?:at|in|of|on)\s+(?:the\s+)?[\w/-]+(?:\s+(?:level|hip))?\s*)?"
+    r"\s*,?\s*(?:(?:worst|greatest|most\s+(?:severe|marked|pronounced))\s+)?"
+    r"(?:(?:at|in|of|on)\s+(?:the\s+)?[\w/-]+(?:\s+(?:level|hip))?\s*)?"
     r"(?:,|:|\bis\b|\bare\b|\bwas\b|\bappears?\b|\bwhich is\b|\bwhere it is\b)?\s*",
     re.IGNORECASE)
 
