@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hipspine.ehr.valuesets import CodeIndex, ValueSet, load_code_index
+from hipspine.ehr.valuesets import Code, CodeIndex, ValueSet, load_code_index
 from hipspine.errors import InputError
 from hipspine.kb import KBModel, Verification, load_section
 from hipspine.models import Case, parse_case
@@ -98,6 +98,7 @@ class CodedFinding:
     date: str | None
     laterality: str | None
     active: bool
+    verified: str = "secondary"   # of the value-set code that matched
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -355,7 +356,7 @@ class _Builder:
         active = clinical not in INACTIVE
         when = _first_date(res, "onsetDateTime", "onsetPeriod", "recordedDate")
         for vs, code in matches:
-            self._finding(res, vs, code.laterality, when, active)
+            self._finding(res, vs, code, when, active)
             mapping = vs.case_mapping
             if mapping and mapping.history_flag:
                 self.section("history")[mapping.history_flag] = True
@@ -381,12 +382,13 @@ class _Builder:
         self.case.setdefault("notes", []).append("; ".join(parts) + ".")
         self.mapped(res, "notes += coded diagnosis", f"value set {vs.id} ({vs.category})")
 
-    def _finding(self, res: Mapping[str, Any], vs: ValueSet, laterality: str | None,
+    def _finding(self, res: Mapping[str, Any], vs: ValueSet, code: Code,
                  when: dt.date | None, active: bool) -> None:
         self.findings.append(CodedFinding(
             category=vs.category, valueset=vs.id, resource=_ref(res),
             display=_display(res.get("code")), date=when.isoformat() if when else None,
-            laterality=laterality, active=active))
+            laterality=code.laterality, active=active,
+            verified=code.verified or vs.verified))
 
     def _treatment(self, res: Mapping[str, Any], vs: ValueSet, when: dt.date | None) -> None:
         assert vs.case_mapping is not None and vs.case_mapping.prior_treatment is not None
@@ -414,7 +416,7 @@ class _Builder:
             return
         when = _first_date(res, "performedDateTime", "performedPeriod")
         for vs, code in matches:
-            self._finding(res, vs, code.laterality, when, True)
+            self._finding(res, vs, code, when, True)
             if vs.case_mapping and vs.case_mapping.prior_treatment:
                 self._treatment(res, vs, when)
             else:
@@ -446,7 +448,7 @@ class _Builder:
         matches = self.knowledge.index.match_concept(res.get("code"))
         if rule is None:
             for vs, code in matches:
-                self._finding(res, vs, code.laterality, when, True)
+                self._finding(res, vs, code, when, True)
                 self._note(res, vs, "Observation", when, status)
             if not matches:
                 self.ignored(res, f"LOINC {loinc} is not mapped to the case" if loinc
@@ -492,7 +494,7 @@ class _Builder:
         when = _first_date(res, "effectiveDateTime", "effectivePeriod", "issued")
         matches = self.knowledge.index.match_concept(res.get("code"))
         for vs, code in matches:
-            self._finding(res, vs, code.laterality, when, True)
+            self._finding(res, vs, code, when, True)
         if not texts:
             self.ignored(res, "no conclusion or plain-text presentedForm to read")
             return

@@ -115,7 +115,8 @@ def _detail(assessment: Assessment, findings: list[CodedFinding], rule_note: str
         lines.append("**Coded evidence**")
         lines += [f"- {f.display} ({f.category.replace('_', ' ')}"
                   f"{', ' + f.laterality if f.laterality else ''}"
-                  f"{', ' + f.date if f.date else ''}{'' if f.active else ', inactive'})"
+                  f"{', ' + f.date if f.date else ''}{'' if f.active else ', inactive'}"
+                  f"{', code mapping unverified' if f.verified == 'unverified' else ''})"
                   for f in findings[:12]]
     lines.append(f"**Assessment** (hipspine {assessment.engine_version}, knowledge "
                  f"{assessment.knowledge_version}): verdict *{assessment.verdict}*")
