@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hipspine.nlp.context import SentenceContext
-from hipspine.nlp.knowledge import NlpKnowledge
+from hipspine.nlp.knowledge import ExamFinding, NlpKnowledge
 from hipspine.nlp.reader import EvidenceItem
 from hipspine.nlp.text import split_sentences
 
@@ -27,32 +27,46 @@ def read_exam_findings(notes: Iterable[str], kb: NlpKnowledge,
         for sentence in split_sentences(note, kb):
             text = sentence.text
             ctx = SentenceContext(text, kb)
-            for finding, rx in kb.exam_findings:
-                for m in rx.finditer(text):
-                    mods = ctx.modifiers(m.start(), m.end())
-                    c_start, c_end = ctx.clause_of(m.start())
-                    window_before = text[max(c_start, m.start() - 25):m.start()]
-                    window_after = text[m.end():min(c_end, m.end() + 40)]
-                    near = window_before + " " + window_after
-                    positive = bool(kb.exam_positive.search(near)) or finding.implies == "positive"
-                    negative = bool(kb.exam_negative.search(near)) or mods.negated
-                    value: bool | None
-                    if mods.uncertain or positive == negative:
-                        value = None if not (finding.implies and not mods.negated) else True
-                        if mods.uncertain:
-                            value = None
-                    else:
-                        value = positive and not negative
-                    if finding.implies == "positive" and mods.negated and not mods.uncertain:
-                        value = False
-                    evidence.append(EvidenceItem(
-                        field=f"exam.{finding.field}", text=text, negated=value is False,
-                        uncertain=value is None, historical=mods.historical,
-                        rule=finding.field, value={} if value is None else {"value": value},
-                        source=source))
-                    if value is not None and not mods.historical:
-                        values.setdefault(finding.field, set()).add(value)
-    settled = {f: next(iter(v)) for f, v in values.items() if len(v) == 1}
+            hits = sorted(((m.start(), m.end(), finding) for finding, rx in kb.exam_findings
+                           for m in rx.finditer(text)), key=lambda h: h[0])
+            for i, (start, end, finding) in enumerate(hits):
+                mods = ctx.modifiers(start, end)
+                value = _polarity(text, i, hits, ctx, kb)
+                if finding.implies == "positive" and value is None:
+                    value = True
+                if mods.negated and value is not False:
+                    value = False if finding.implies == "positive" or value is None else value
+                if mods.uncertain:
+                    value = None
+                evidence.append(EvidenceItem(
+                    field=f"exam.{finding.field}", text=text, negated=value is False,
+                    uncertain=value is None, historical=mods.historical,
+                    rule=finding.field, value={} if value is None else {"value": value},
+                    source=source))
+                if value is not None and not mods.historical:
+                    values.setdefault(finding.field, set()).add(value)
     # a test positive on one side and negative on the other is a positive test
-    settled.update({f: True for f, v in values.items() if len(v) > 1})
+    settled = {f: (True in v) for f, v in values.items()}
     return settled, evidence
+
+
+def _polarity(text: str, i: int, hits: list[tuple[int, int, ExamFinding]],
+              ctx: SentenceContext, kb: NlpKnowledge) -> bool | None:
+    """Positive/negative words beside finding i, bounded by the neighbouring findings
+    ("FABER +ve, FADIR -ve"); when none are there, the rest of the clause is read
+    ("FABER and FADIR positive"). Positive wins: positive on either side is positive."""
+    start, end, _ = hits[i]
+    c_start, c_end = ctx.clause_of(start)
+    prev_end = hits[i - 1][1] if i > 0 else c_start
+    next_start = hits[i + 1][0] if i + 1 < len(hits) else c_end
+    before = text[max(c_start, prev_end, start - 25):start]
+    before = before.rsplit(",", 1)[-1]  # words before a comma belong to the previous finding
+    windows = [before + " " + text[end:min(next_start, c_end, end + 40)],
+               text[end:min(c_end, end + 40)]]
+    for window in windows:
+        positive = bool(kb.exam_positive.search(window))
+        if positive:
+            return True
+        if kb.exam_negative.search(window):
+            return False
+    return None
