@@ -145,20 +145,22 @@ def _small_tables_duckdb(con: Any, rules: ScreenRules) -> None:
 # --- Spark ------------------------------------------------------------------------------
 
 def spark_session(master: str = "local[2]") -> Any:
-    """A SparkSession for screening: few shuffle partitions, no UI, bound to 127.0.0.1."""
+    """A SparkSession for screening; in local mode: two partitions, no UI, bound to 127.0.0.1."""
     from pyspark.sql import SparkSession
 
-    return (SparkSession.builder.master(master).appName("hipspine-screen")
-            .config("spark.sql.shuffle.partitions", "2")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.default.parallelism", "2")
-            .config("spark.sql.files.maxPartitionBytes", str(256 * 1024 * 1024))
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1")
-            .config("spark.sql.parser.escapedStringLiterals", "true")
-            .config("spark.sql.session.timeZone", "UTC")
-            .getOrCreate())
+    builder = (SparkSession.builder.master(master).appName("hipspine-screen")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.parser.escapedStringLiterals", "true")
+               .config("spark.sql.session.timeZone", "UTC"))
+    if master.startswith("local"):  # a cluster sizes itself and must reach the driver
+        builder = (builder.config("spark.sql.shuffle.partitions", "2")
+                   .config("spark.default.parallelism", "2")
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.driver.host", "127.0.0.1")
+                   .config("spark.driver.bindAddress", "127.0.0.1"))
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def _run_spark(files: dict[str, list[Path]], rules: ScreenRules, step: Progress,
