@@ -143,3 +143,19 @@ def test_self_report_on_phone_prefills_intake(phone: Any, server: str) -> None:
     phone.wait_for_selector("#intake")
     assert json.dumps  # the page loaded with the pre-fill notice
     assert "self-report" in phone.inner_text("main")
+
+
+def test_researcher_dashboard_and_report_download(page: Any, server: str) -> None:
+    sign_in(page, server, "researcher", "demo-researcher")
+    assert page.url.endswith("/research")
+    page.wait_for_selector("#completeness")
+    assert "SYNTHETIC" in page.inner_text("#cohort")
+    shot(page, "research-dashboard")
+    with page.expect_download() as info:
+        page.click("#report-download")
+    path = info.value.path()
+    assert path is not None
+    from pathlib import Path
+
+    text = Path(path).read_text(encoding="utf-8")
+    assert "<html" in text.lower()

@@ -29,7 +29,15 @@ SESSION_COOKIE = "hipspine_session"
 def create_app(settings: WebSettings | None = None, engine: Any | None = None) -> FastAPI:
     """Build the app on the registry `engine` (default: the one `settings.database_url` names)."""
     from hipspine.registry import get_engine
-    from hipspine.web.routes import admin, api_clinical, api_registry, auth, pages, tools
+    from hipspine.web.routes import (
+        admin,
+        api_clinical,
+        api_registry,
+        auth,
+        pages,
+        research,
+        tools,
+    )
 
     settings = settings or WebSettings()
     logfilter.install()
@@ -68,7 +76,7 @@ def create_app(settings: WebSettings | None = None, engine: Any | None = None) -
             swagger_favicon_url="/static/swagger/favicon-32x32.png",
         )
 
-    for module in (api_clinical, api_registry, auth, pages, tools, admin):
+    for module in (api_clinical, api_registry, auth, pages, tools, admin, research):
         app.include_router(module.router)
     _mount_cds(app)
     return app
