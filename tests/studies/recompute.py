@@ -44,7 +44,7 @@ def patient_index(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
         t["episodes"].assign(d=t["episodes"]["closed_on"].fillna(t["episodes"]["opened_on"]))
         .groupby("patient_id")["d"].max()], axis=1).max(axis=1).rename("last_contact_on")
     idx = t["patients"].set_index("id")[["year_of_birth", "sex"]]
-    idx = idx.join(ep[["opened_on", "verdict"]]).join(first).join(reop).join(last)
+    idx = idx.join(ep[["opened_on", "verdict", "pathway"]]).join(first).join(reop).join(last)
     idx["index_on"] = idx["first_surgery_on"].fillna(idx["opened_on"])
     idx["strategy"] = np.select([idx["first_target"] == "hip", idx["first_target"] == "spine"],
                                 ["hip_first", "spine_first"], "conservative")

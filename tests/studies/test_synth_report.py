@@ -96,3 +96,25 @@ def test_responders_and_plots_are_in_the_page(synth_run: tuple[str, dict, str],
     assert threshold["citation"]  # the report says which published threshold it used
     assert default["responders"] == int((-part["change"] >= threshold["value"]).sum())
     assert html.count("<svg") >= 5 and "SYN-" not in html
+
+
+def test_strategy_as_planned_uses_the_recorded_pathway(synth_run: tuple[str, dict, str],
+                                                      raw: dict[str, pd.DataFrame]) -> None:
+    from hipspine.studies import StudyOptions, study_summary
+
+    engine = get_engine(synth_run[0])
+    try:
+        planned = study_summary(engine, options=StudyOptions(strategy_source="pathway"))
+    finally:
+        engine.dispose()
+    assert planned.strategy_source == "pathway"
+    change = raw["change"].drop(columns="strategy").merge(
+        raw["index"][["pathway"]].fillna("unknown"), left_on="patient_id", right_index=True)
+    rows = [r for r in planned.change if r.strategy != "all" and not r.suppressed]
+    assert {r.strategy for r in rows} >= {"conservative", "hip_first", "spine_first"}
+    for row in rows:
+        part = change[(change["instrument"] == row.instrument)
+                      & (change["timepoint"] == row.timepoint)
+                      & (change["pathway"] == row.strategy)]
+        assert row.n == len(part)
+        assert row.mean_change == pytest.approx(part["change"].mean())

@@ -14,6 +14,11 @@ class ReportFormat(enum.StrEnum):
     json = "json"
 
 
+class StrategySource(enum.StrEnum):
+    treatments = "treatments"
+    pathway = "pathway"
+
+
 class SyntheticChoice(enum.StrEnum):
     include = "include"
     exclude = "exclude"
@@ -39,6 +44,10 @@ def register(app: typer.Typer) -> None:
         outcome_timepoint: Annotated[str | None, typer.Option(
             "--outcome-timepoint", help="Timepoint for responders and comparisons (default 12m).")
         ] = None,
+        strategy_from: Annotated[StrategySource, typer.Option(
+            "--strategy-from",
+            help="treatments: as treated (first surgery's target); pathway: as planned.")
+        ] = StrategySource.treatments,
         progress: Annotated[bool, typer.Option(
             "--progress/--no-progress", help="Show a progress bar on stderr.")] = True,
     ) -> None:
@@ -60,7 +69,8 @@ def register(app: typer.Typer) -> None:
         try:
             summary = render_report(
                 engine, out,
-                StudyOptions(min_cell=min_cell, outcome_timepoint=outcome_timepoint),
+                StudyOptions(min_cell=min_cell, outcome_timepoint=outcome_timepoint,
+                             strategy_source=strategy_from.value),
                 StudyFilters(synthetic=synthetic.value, verdicts=list(verdict or [])),
                 progress=progress, output_format=output_format.value)
         except SQLAlchemyError as exc:

@@ -4,7 +4,9 @@ The long format every analysis reads is built as temporary tables on one connect
 
 - `hs_index`   one row per patient: `patient_id, year_of_birth, sex, synthetic, verdict,
                opened_on, first_surgery_on, first_target, reoperation_on, last_contact_on,
-               index_on, strategy` (strategy: conservative | hip_first | spine_first).
+               index_on, strategy` (strategy, as treated: conservative | hip_first |
+               spine_first from the first surgical treatment; or, as planned: the
+               episode's recorded `pathway`, e.g. hip_first, spine_only, conservative).
 - `hs_scores`  one row per patient x instrument x timepoint: `patient_id, instrument,
                timepoint, score`; the administration whose date falls in the timepoint's
                window around the index date (first surgery, else the first episode),
@@ -38,6 +40,7 @@ class CohortFilter:
     sex: str | None = None
     age_min: int | None = None
     age_max: int | None = None
+    strategy_source: str = "treatments"  # treatments (as treated) | pathway (as planned)
 
 
 def _days(dialect: str, later: str, earlier: str) -> str:
@@ -182,6 +185,13 @@ class RegistryQueries:
             where.append("p.sex = :f_sex")
             params["f_sex"] = self.cohort.sex
         index_year = _year(d, "COALESCE(s.first_surgery_on, e.opened_on)")
+        if self.cohort.strategy_source == "pathway":
+            strategy = "COALESCE(e.pathway, 'unknown')"
+        else:
+            strategy = ("CASE WHEN s.first_target = 'hip' THEN 'hip_first' "
+                        "WHEN s.first_target = 'spine' THEN 'spine_first' "
+                        "WHEN s.first_target IS NULL THEN 'conservative' "
+                        "ELSE 'other_surgery' END")
         if self.cohort.age_min is not None:
             where.append(f"{index_year} - p.year_of_birth >= :f_age_min")
             params["f_age_min"] = self.cohort.age_min
@@ -203,7 +213,7 @@ class RegistryQueries:
             FROM surgery f WHERE f.rn = 1
         ),
         first_episode AS (
-            SELECT patient_id, opened_on, verdict,
+            SELECT patient_id, opened_on, verdict, pathway,
                    ROW_NUMBER() OVER (PARTITION BY patient_id ORDER BY opened_on, id) AS rn
             FROM episodes
         ),
@@ -221,10 +231,7 @@ class RegistryQueries:
                e.opened_on, s.first_surgery_on, s.first_target, s.reoperation_on,
                c.last_contact_on,
                COALESCE(s.first_surgery_on, e.opened_on) AS index_on,
-               CASE WHEN s.first_target = 'hip' THEN 'hip_first'
-                    WHEN s.first_target = 'spine' THEN 'spine_first'
-                    WHEN s.first_target IS NULL THEN 'conservative'
-                    ELSE 'other_surgery' END AS strategy,
+               {strategy} AS strategy,
                {index_year} - p.year_of_birth AS age
         FROM patients p
         LEFT JOIN first_episode e ON e.patient_id = p.id AND e.rn = 1
@@ -417,7 +424,7 @@ class RegistryQueries:
         if verdict is not None:
             subgroup = "AND i.verdict = :verdict"
             params["verdict"] = verdict
-        arms = {"surgical": "i.strategy <> 'conservative'",
+        arms = {"surgical": "i.strategy NOT IN ('conservative', 'unknown')",
                 "conservative": "i.strategy = 'conservative'",
                 "hip_first": "i.strategy = 'hip_first'",
                 "spine_first": "i.strategy = 'spine_first'"}

@@ -48,6 +48,9 @@ class StudyOptions(_Model):
     # auto: stream a SQLite registry into a temporary DuckDB (columnar scans); aggregate a
     # PostgreSQL registry where it lives. database / duckdb force one or the other.
     backend: Literal["auto", "database", "duckdb"] = "auto"
+    # treatments: strategy as treated (target of the first surgery); pathway: as planned
+    # (the episode's recorded pathway, e.g. hip_first, spine_only, conservative).
+    strategy_source: Literal["treatments", "pathway"] = "treatments"
     duckdb_memory_limit: str = Field(default="1GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$")
 
 
@@ -196,6 +199,7 @@ class StudySummary(_Model):
     min_cell: int
     suppression: Cited
     confidence_level: float
+    strategy_source: str
     outcome_timepoint: str
     windows: list[WindowUsed]
     thresholds: list[ThresholdUsed]
@@ -500,7 +504,8 @@ def study_summary(engine: Engine, filters: StudyFilters | None = None,
     order = _timepoint_order(windows)
 
     cohort = CohortFilter(synthetic=filters.synthetic, verdicts=tuple(filters.verdicts),
-                          sex=filters.sex, age_min=filters.age_min, age_max=filters.age_max)
+                          sex=filters.sex, age_min=filters.age_min, age_max=filters.age_max,
+                          strategy_source=options.strategy_source)
     def _run(q: RegistryQueries) -> tuple[Any, ...]:
         step("building the long-format tables")
         q.build()
@@ -587,7 +592,8 @@ def study_summary(engine: Engine, filters: StudyFilters | None = None,
         suppression=Cited(citation=defaults.suppression.citation,
                           verified=defaults.suppression.verified,
                           note=defaults.suppression.note),
-        confidence_level=level, outcome_timepoint=outcome_tp,
+        confidence_level=level, strategy_source=options.strategy_source,
+        outcome_timepoint=outcome_tp,
         windows=[WindowUsed(timepoint=w.timepoint, from_day=w.from_day, to_day=w.to_day,
                             target_day=w.target_day, citation=w.citation,
                             verified=w.verified, note=w.note) for w in windows],
