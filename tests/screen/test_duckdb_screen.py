@@ -8,6 +8,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from hipspine.cli import app
@@ -149,3 +151,16 @@ def test_worklist_does_not_depend_on_file_split_or_line_order(
             else:
                 (tmp_path / f"{rtype}.{part:03d}.ndjson").write_text(text, encoding="utf-8")
     assert screen_export(tmp_path).rows == screen_export(folder).rows
+
+
+@settings(max_examples=3, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(min_value=0, max_value=10_000),
+       patients=st.integers(min_value=CYCLE, max_value=3 * CYCLE))
+def test_any_seed_worklist_equals_planted_truth(tmp_path_factory: pytest.TempPathFactory,
+                                                seed: int, patients: int) -> None:
+    from hipspine.screen.synth_export import write_synthetic_export
+
+    folder = tmp_path_factory.mktemp("seeded")
+    truth = write_synthetic_export(folder, patients=patients, seed=seed)
+    assert _by_patient(screen_export(folder).rows) == {p: c for p, c in truth.items() if c}
