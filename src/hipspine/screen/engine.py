@@ -95,7 +95,8 @@ def _run_duckdb(files: dict[str, list[Path]], rules: ScreenRules, step: Progress
         coding_sql = " UNION ALL ".join(coding_parts) or (
             f"SELECT * FROM (SELECT {_nulls(_FACTS_RAW_COLUMNS)}) WHERE FALSE")
         con.execute(f"CREATE VIEW facts_raw AS {coding_sql}")
-        text_sql = sql.extract_texts_sql(d) if files["DiagnosticReport"] else (
+        text_sql = " UNION ALL ".join(
+            sql.extract_texts_sql(t, d) for t in sql.TEXTS if files[t]) or (
             f"SELECT * FROM (SELECT {_nulls(_TEXTS_RAW_COLUMNS)}) WHERE FALSE")
         con.execute(f"CREATE VIEW texts_raw AS {text_sql}")
         _small_tables_duckdb(con, rules)
@@ -189,7 +190,8 @@ def _run_spark(files: dict[str, list[Path]], rules: ScreenRules, step: Progress,
             f"SELECT * FROM (SELECT {empty_facts}) WHERE FALSE")
         spark.sql(coding_sql).createOrReplaceTempView("facts_raw")
         empty_texts = _nulls(_TEXTS_RAW_COLUMNS).replace("VARCHAR", "STRING")
-        text_sql = sql.extract_texts_sql(d) if files["DiagnosticReport"] else (
+        text_sql = " UNION ALL ".join(
+            sql.extract_texts_sql(t, d) for t in sql.TEXTS if files[t]) or (
             f"SELECT * FROM (SELECT {empty_texts}) WHERE FALSE")
         spark.sql(text_sql).createOrReplaceTempView("texts_raw")
         spark.createDataFrame(

@@ -15,7 +15,7 @@ from typing import Any
 from hipspine.errors import InputError
 
 RESOURCE_TYPES = ("Patient", "Condition", "Procedure", "Observation", "DiagnosticReport",
-                  "Encounter")
+                  "DocumentReference", "Encounter")
 _NAME = re.compile(r"^(?:\d+\.)?(?P<type>[A-Z][A-Za-z]+)(?:[._-].*)?\.(?:ndjson|jsonl)(?:\.gz)?$")
 
 S = "string"
@@ -37,6 +37,9 @@ COLUMNS: dict[str, dict[str, Any]] = {
     "DiagnosticReport": {**_COMMON, "code": _CONCEPT, "status": S, "effectiveDateTime": S,
                          "effectivePeriod": {"start": S}, "issued": S, "conclusion": S,
                          "presentedForm": [{"contentType": S, "data": S}]},
+    "DocumentReference": {**_COMMON, "status": S, "date": S,
+                          "context": {"period": {"start": S}},
+                          "content": [{"attachment": {"contentType": S, "data": S}}]},
     "Encounter": {**_COMMON, "status": S, "period": {"start": S}, "reasonCode": [_CONCEPT],
                   "type": [_CONCEPT]},
 }

@@ -110,17 +110,27 @@ def extract_codings_sql(resource_type: str, d: Dialect) -> list[str]:
     return out
 
 
-def extract_texts_sql(d: Dialect) -> str:
-    """SELECT giving texts_raw rows from DiagnosticReport conclusions and text/plain forms."""
-    date_expr = EXTRACT["DiagnosticReport"][0]
-    form = d.first_element.format(x="presentedForm")
+# resource type -> (date expression, plain-text field or None, attachment array expression)
+TEXTS: dict[str, tuple[str, str | None, str]] = {
+    "DiagnosticReport": (EXTRACT["DiagnosticReport"][0], "conclusion", "presentedForm"),
+    "DocumentReference": ("coalesce(date, context.period.start)", None, "{attachments}"),
+}
+
+
+def extract_texts_sql(resource_type: str, d: Dialect) -> str:
+    """SELECT giving texts_raw rows: report conclusions and text/plain attachments."""
+    date_expr, plain, attachments = TEXTS[resource_type]
+    if "{attachments}" in attachments:
+        fn = d.lambda_.format(var="ct", body="ct.attachment")
+        attachments = d.transform.format(x="content", fn=fn)
+    form = d.first_element.format(x=attachments)
     decoded = d.base64_text.format(x=f"{form}.data")
+    attached = f"CASE WHEN {form}.contentType LIKE 'text/plain%' THEN {decoded} END"
+    text = f"concat_ws(' ', {plain}, {attached})" if plain else attached
     return (
-        f"SELECT {_PATIENT} AS patient_id, 'DiagnosticReport' AS resource_type, "
-        f"id AS resource_id, {d.to_day.format(x=date_expr)} AS day, status, "
-        f"concat_ws(' ', conclusion, CASE WHEN {form}.contentType LIKE 'text/plain%' "
-        f"THEN {decoded} END) AS text "
-        f"FROM raw_DiagnosticReport WHERE resourceType = 'DiagnosticReport'")
+        f"SELECT {_PATIENT} AS patient_id, '{resource_type}' AS resource_type, "
+        f"id AS resource_id, {d.to_day.format(x=date_expr)} AS day, status, {text} AS text "
+        f"FROM raw_{resource_type} WHERE resourceType = '{resource_type}'")
 
 
 # --- signals, groups and categories ------------------------------------------------------
@@ -148,7 +158,7 @@ def facts_sql(rules: ScreenRules, d: Dialect) -> str:
             keep += " AND NOT " + d.regex_match.format(x="t.text", p=denial)
         parts.append(
             f"SELECT t.patient_id, '{signal.id}' AS signal, t.day, "
-            f"concat(coalesce(CAST(t.day AS STRING), 'undated'), ' DiagnosticReport \"', "
+            f"concat(coalesce(CAST(t.day AS STRING), 'undated'), ' ', t.resource_type, ' \"', "
             f"regexp_extract(t.text, {phrase}, 0), '\"') AS item "
             f"FROM texts_raw t WHERE t.text IS NOT NULL "
             f"AND (t.status IS NULL OR t.status NOT IN ({statuses})) AND {keep}")

@@ -35,7 +35,7 @@ REPORT_TYPE = "https://hipspine.org/synthetic/report-type"
 
 CYCLE = 20
 PLANTED: dict[int, str] = {
-    0: "unrecognised_hip", 1: "unrecognised_hip", 14: "unrecognised_hip",
+    0: "unrecognised_hip", 1: "unrecognised_hip", 14: "unrecognised_hip", 15: "unrecognised_hip",
     2: "unrecognised_spine", 3: "unrecognised_spine", 12: "unrecognised_spine",
     4: "failed_single_organ_treatment", 5: "failed_single_organ_treatment",
     6: "co_occurring",
@@ -156,6 +156,13 @@ class _Patient:
             resource["conclusion"] = conclusion
         return resource
 
+    def note(self, offset: int, text: str) -> dict[str, Any]:
+        return {**self.base("DocumentReference"), "status": "current",
+                "type": _coding(REPORT_TYPE, "consult-note", "Consult note"),
+                "date": self.day(offset),
+                "content": [{"attachment": {"contentType": "text/plain",
+                                            "data": base64.b64encode(text.encode()).decode()}}]}
+
     def encounter(self, offset: int, reason: tuple[str, str, str] | None = None) -> dict[str, Any]:
         t = self.day(offset)
         resource = {**self.base("Encounter"), "status": "finished",
@@ -254,6 +261,16 @@ def _patient_resources(rng: random.Random, pid: str, kind: int) -> Iterator[dict
         yield p.condition(0, *STENOSIS)
         yield p.procedure(0, *SPINE_MRI)
         yield p.condition(gap, *HIP_PAIN, verification="entered-in-error")
+    elif kind == 15:  # a spine-clinic letter mentions hip OA nobody followed up
+        yield p.condition(0, *STENOSIS)
+        yield p.procedure(0, *SPINE_MRI)
+        yield p.note(gap, "Spine clinic follow-up. Walking limited by buttock pain. The pelvic "
+                          "views show moderate osteoarthritis of the right hip.")
+    elif kind == 16:  # control: a spine-clinic letter denies hip OA
+        yield p.condition(0, *STENOSIS)
+        yield p.procedure(0, *SPINE_MRI)
+        yield p.note(gap, "Spine clinic follow-up. No osteoarthritis of either hip on the "
+                          "pelvic views.")
     elif kind == 13:  # control: a THA that was not done, pain later
         yield p.condition(0, *HIP_OA)
         yield p.procedure(30, *THA, status="not-done")
