@@ -123,3 +123,19 @@ def test_iptw_without_confounding_leaves_groups_as_they_were() -> None:
     crude = units.groupby("treated")["y"].mean()
     assert result.difference == pytest.approx(crude[1] - crude[0])
     assert result.max_weight == pytest.approx(1.0)
+
+
+def test_a_level_seen_in_one_arm_only_is_reported_not_crashed() -> None:
+    from hipspine.studies.summary import _compare
+
+    cells = pd.DataFrame({
+        "treated": [1, 1, 0, 0, 1], "age_band": ["<60", "60-69", "<60", "60-69", "80+"],
+        "n": [30, 25, 40, 20, 15], "sum_y": [60.0, 40.0, 20.0, 10.0, 45.0],
+        "sum_y2": [200.0, 120.0, 50.0, 30.0, 150.0]})
+    base = {"id": "x", "label": "x", "subgroup": "all", "instrument": "odi",
+            "higher_is_better": False, "timepoint": "12m", "treated": "a", "control": "b"}
+    row = _compare(cells, base, ["age_band"], 10, 0.95, 0.1)
+    assert row is not None and row.n_treated == 70 and row.n_control == 60
+    # the 80+ band has no controls: the weights cannot balance it, and the row says so
+    assert not row.suppressed and row.note is not None
+    assert "no overlap between arms for age_band=80+" in row.note and not row.balanced

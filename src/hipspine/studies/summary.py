@@ -419,7 +419,31 @@ def _compare(cells: pd.DataFrame, base: dict[str, Any], covariates: list[str],
             mean_change_control=None, difference=None, ci_lower=None, ci_upper=None,
             max_smd_before=None, max_smd_after=None, balanced=None, balance=[],
             suppressed=True, note=f"an arm has fewer than {min_cell} patients")
-    result = iptw_difference(cells, covariates, level)
+    import warnings
+
+    import numpy as np
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = iptw_difference(cells, covariates, level)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            return StrategyComparison(
+                **base, n_treated=n_t, n_control=n_c, mean_change_treated=None,
+                mean_change_control=None, difference=None, ci_lower=None, ci_upper=None,
+                max_smd_before=None, max_smd_after=None, balanced=None, balance=[],
+                suppressed=True,
+                note=f"propensity model could not be fitted ({type(exc).__name__})")
+    # Positivity: a covariate level seen in one arm only cannot be balanced by weighting.
+    no_overlap = []
+    for covariate in covariates:
+        arms = [set(cells.loc[(cells["treated"] == t) & (cells["n"] > 0), covariate].astype(str))
+                for t in (1, 0)]
+        no_overlap += [f"{covariate}={level}" for level in sorted(arms[0] ^ arms[1])]
+    fit_warnings = sorted({type(w.message).__name__ for w in caught
+                           if "statsmodels" in (w.filename or "")
+                           or "Separation" in type(w.message).__name__
+                           or "Convergence" in type(w.message).__name__})
     lines = [BalanceLine(covariate=b.covariate, level=b.level, smd_before=b.smd_before,
                          smd_after=b.smd_after) for b in result.balance]
     before = max((abs(b.smd_before) for b in lines), default=0.0)
@@ -430,8 +454,12 @@ def _compare(cells: pd.DataFrame, base: dict[str, Any], covariates: list[str],
         difference=result.difference, ci_lower=result.lower, ci_upper=result.upper,
         max_smd_before=before, max_smd_after=after, balanced=after < threshold,
         balance=lines, suppressed=False,
-        note=None if after < threshold else
-        "residual imbalance after weighting: interpret with care")
+        note="; ".join(filter(None, [
+            ("no overlap between arms for " + ", ".join(no_overlap)) if no_overlap else None,
+            None if after < threshold else "residual imbalance after weighting: interpret "
+            "with care",
+            ("propensity model warnings: " + ", ".join(fit_warnings)) if fit_warnings
+            else None])) or None)
 
 
 def _comparisons(queries: Any, defaults: StudyDefaults, instruments: dict[str, Instrument],
