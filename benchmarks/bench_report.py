@@ -29,12 +29,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TABLES = {
-    "patients": "id, year_of_birth, sex, synthetic",
-    "episodes": "id, patient_id, opened_on, closed_on, verdict",
-    "treatments": "id, patient_id, type, target, performed_on",
-    "prom_administrations": "id, patient_id, instrument, administered_on, score",
-}
 BATCH = 100_000
 
 
