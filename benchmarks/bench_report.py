@@ -68,13 +68,14 @@ def child_baseline(path: str) -> dict[str, object]:
     from hipspine.proms import packaged_instruments, packaged_timepoints
     from hipspine.studies.knowledge import packaged_study_defaults
     from hipspine.studies.queries import DuckDBExecutor, RegistryQueries
+    from hipspine.studies.staging import STUDY_COLUMNS
 
     con = sqlite3.connect(path)
     duck = duckdb.connect()
-    for table, columns in TABLES.items():
-        dates = [c for c in columns.split(", ") if c.endswith("_on")]
-        frame = pd.read_sql_query(f"SELECT {columns} FROM {table}", con,
-                                  parse_dates=dates)
+    for table, typed in STUDY_COLUMNS.items():
+        columns = ", ".join(c for c, _ in typed)
+        dates = [c for c, kind in typed if kind == "DATE"]
+        frame = pd.read_sql_query(f"SELECT {columns} FROM {table}", con, parse_dates=dates)
         duck.register(table, frame)
     defaults = packaged_study_defaults()
     instruments = packaged_instruments()
