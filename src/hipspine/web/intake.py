@@ -17,6 +17,7 @@ import annotated_types
 from pydantic import BaseModel
 
 from hipspine.errors import InputError, Problem
+from hipspine.models import parse_case
 from hipspine.models.case import (
     CASE_FORMAT,
     Exam,
@@ -167,10 +168,22 @@ def pain_locations() -> list[str]:
 # ----------------------------------------------------------------------------- form -> case
 
 def case_from_form(form: dict[str, list[str]]) -> dict[str, Any]:
-    """Build a case document from submitted form fields; raise InputError for unreadable numbers.
+    """Build a case document from submitted form fields and validate it as a case.
 
-    Range and choice checks are left to the case model, so the form and the API answer alike.
+    Unreadable numbers are reported together with the case model's own problems (ranges,
+    choices), so the clinician sees every mistake at once, worded as the API words them.
     """
+    case, problems = _read_form(form)
+    try:
+        parse_case(case)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems, what="case")
+    return case
+
+
+def _read_form(form: dict[str, list[str]]) -> tuple[dict[str, Any], list[Problem]]:
     case: dict[str, Any] = {"format": CASE_FORMAT}
     problems: list[Problem] = []
     one = {k: (v[-1] if v else "") for k, v in form.items()}
@@ -221,9 +234,7 @@ def case_from_form(form: dict[str, list[str]]) -> dict[str, Any]:
     treatments = case.get("history", {}).get("prior_treatments")
     if isinstance(treatments, dict):  # rows were stored by index; keep them in order
         case["history"]["prior_treatments"] = [treatments[k] for k in sorted(treatments)]
-    if problems:
-        raise InputError(problems, what="case")
-    return case
+    return case, problems
 
 
 def _range_text(f: Field) -> str:
