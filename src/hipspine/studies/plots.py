@@ -15,11 +15,13 @@ if TYPE_CHECKING:
 
 STRATEGY_LABELS = {"all": "All patients", "conservative": "Conservative",
                    "hip_first": "Hip first", "spine_first": "Spine first",
-                   "other_surgery": "Other surgery"}
+                   "hip_only": "Hip only", "spine_only": "Spine only",
+                   "other_surgery": "Other surgery", "unknown": "Not recorded"}
 PALETTE = ["#1b4f72", "#b03a2e", "#1e8449", "#7d3c98", "#b9770e", "#566573"]
 # One colour per strategy in every figure, so a reader can compare across panels.
 STRATEGY_COLOURS = {"all": "#1b4f72", "conservative": "#b03a2e", "hip_first": "#1e8449",
-                    "spine_first": "#7d3c98", "other_surgery": "#566573"}
+                    "spine_first": "#7d3c98", "hip_only": "#76d7c4", "spine_only": "#d2b4de",
+                    "other_surgery": "#566573", "unknown": "#aab7b8"}
 
 
 def _figure(width: float = 6.4, height: float = 3.6) -> tuple[Any, Any]:
