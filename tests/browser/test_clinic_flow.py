@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -133,16 +132,20 @@ def test_self_report_on_phone_prefills_intake(phone: Any, server: str) -> None:
     radios = phone.query_selector_all('input[type=radio][value="yes"]')
     for radio in radios:
         radio.check()
+    phone.click('.bodymap [data-loc="groin"] >> nth=0')
+    phone.fill('[name="sugioka2008_self_report_lss.age"]', "71")
     phone.click("#self-report-submit")
     phone.wait_for_selector("#self-report-summary")
+    assert "not a diagnosis" in phone.inner_text("#self-report-summary")
     shot(phone, "self-report-summary")
     link = phone.get_attribute("#prefill-link", "href")
     assert link and link.startswith("/intake?prefill=")
     sign_in(phone, server, "clinician", "demo-clinician")
     phone.goto(server + link)
     phone.wait_for_selector("#intake")
-    assert json.dumps  # the page loaded with the pre-fill notice
     assert "self-report" in phone.inner_text("main")
+    assert phone.input_value('[name="age"]') == "71"
+    assert phone.is_checked('input[name="symptoms.pain_locations"][value="groin"]')
 
 
 def test_researcher_dashboard_and_report_download(page: Any, server: str) -> None:

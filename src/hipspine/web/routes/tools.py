@@ -8,12 +8,15 @@ that pre-fills the intake with the answers that map onto case fields.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from hipspine.errors import InputError
+from hipspine.errors import InputError, KnowledgeBaseError
+from hipspine.models import parse_case
 from hipspine.web import services
 from hipspine.web.deps import check_form_csrf, page_actor
 from hipspine.web.routes.pages import encode_prefill
@@ -68,6 +71,21 @@ def _spinopelvic_error(request: Request, exc: InputError, text: str) -> Response
 
 # ----------------------------------------------------------------------------- self-report
 
+SELF_REPORT_FILE = Path(__file__).resolve().parents[1] / "self_report.yaml"
+
+
+@lru_cache(maxsize=1)
+def _self_report_config() -> dict[str, Any]:
+    import yaml
+
+    data = yaml.safe_load(SELF_REPORT_FILE.read_text(encoding="utf-8"))
+    for entry in data.get("prefill", []) + data.get("hip_questions", []):
+        if not services.is_case_field(entry["case_field"]):
+            raise KnowledgeBaseError(f"self_report.yaml: {entry['case_field']!r} is not a "
+                                     "field of the case format")
+    return dict(data)
+
+
 def _questionnaires() -> list[dict[str, Any]]:
     out = []
     for defn in services.self_report_instruments():
@@ -76,22 +94,40 @@ def _questionnaires() -> list[dict[str, Any]]:
     return out
 
 
+def _context(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    from hipspine.web import intake
+
+    return {"questionnaires": _questionnaires(), "errors": errors, "values": values,
+            "hip_questions": _self_report_config().get("hip_questions", []),
+            "locations": intake.pain_locations()}
+
+
 @router.get("/self-report")
 def self_report_page(request: Request) -> Response:
-    return render(request, "self_report.html", {"questionnaires": _questionnaires(),
-                                                "errors": {}, "values": {}})
+    return render(request, "self_report.html", _context({}, {}))
+
+
+def _put(case: dict[str, Any], path: str, value: Any) -> None:
+    node = case
+    parts = path.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
 
 
 @router.post("/self-report")
 async def self_report_submit(request: Request) -> Response:
     form = await request.form()
     check_form_csrf(request, str(form.get("csrf_token", "")))
-    questionnaires = _questionnaires()
+    config = _self_report_config()
     results = []
-    case_fields: dict[str, Any] = {}
+    case: dict[str, Any] = {"format": "hipspine.case/1"}
     errors: dict[str, str] = {}
     values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-    for q in questionnaires:
+    locations = [str(v) for v in form.getlist("symptoms.pain_locations") if isinstance(v, str)]
+    values_for_page: dict[str, Any] = {**values, "symptoms.pain_locations": locations}
+    carried = {(e["instrument"], e["question"]): e["case_field"] for e in config["prefill"]}
+    for q in _questionnaires():
         answers: dict[str, Any] = {}
         for question in q["questions"]:
             raw = values.get(f"{q['id']}.{question.id}", "").strip()
@@ -112,22 +148,28 @@ async def self_report_submit(request: Request) -> Response:
             continue
         results.append({"questionnaire": q, "result": result.model_dump(mode="json")})
         for key, value in answers.items():
-            if services.is_case_field(key):
-                case_fields[key] = value
+            field = carried.get((q["id"], key))
+            if field is not None:
+                _put(case, field, int(value) if field == "age" else value)
+    for hq in config.get("hip_questions", []):
+        raw = values.get(hq["case_field"], "")
+        if raw in ("yes", "no"):
+            _put(case, hq["case_field"], raw == "yes")
+    if locations:
+        _put(case, "symptoms.pain_locations", locations)
     if errors:
-        return render(request, "self_report.html", {"questionnaires": questionnaires,
-                                                    "errors": errors, "values": values},
+        return render(request, "self_report.html", _context(values_for_page, errors),
+                      status_code=422)
+    try:
+        assessment = services.assess(parse_case(case)).model_dump(mode="json")
+    except InputError as exc:
+        return render(request, "self_report.html",
+                      _context(values_for_page, {p.field: f"allowed: {p.allowed}"
+                                                 for p in exc.problems}),
                       status_code=422)
     positive = sorted({r["questionnaire"]["target"] for r in results
                        if r["result"].get("positive")})
-    case: dict[str, Any] = {"format": "hipspine.case/1"}
-    for path, value in case_fields.items():
-        node = case
-        parts = path.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = int(value) if path == "age" and isinstance(value, float) else value
     return render(request, "self_report_summary.html", {
         "results": results, "positive": [TARGET_WORDS.get(t, t) for t in positive],
-        "both": {"hip", "spine"} <= set(positive),
+        "verdict": assessment["verdict"], "sources": assessment["sources"],
         "prefill": encode_prefill(case), "answers_json": json.dumps(case, indent=1)})
