@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,23 +16,40 @@ PASSWORDS = {"clin": "clin-password-1", "clin2": "clin2-password-1",
 ROLES = {"clin": "clinician", "clin2": "clinician", "res": "researcher", "adm": "admin"}
 
 
+@pytest.fixture(scope="session")
+def template_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated registry with one account per role, built once (argon2 is slow on purpose)."""
+    from hipspine.registry import get_engine, session_scope
+    from hipspine.web import store
+
+    path = tmp_path_factory.mktemp("template") / "registry.sqlite"
+    engine = get_engine(f"sqlite:///{path}")
+    with session_scope(engine) as s:
+        for name, role in ROLES.items():
+            store.create_user(s, name, PASSWORDS[name], role)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
 @pytest.fixture()
-def engine(tmp_path: Path) -> Any:
+def engine(tmp_path: Path, template_registry: Path) -> Iterator[Any]:
+    """A fresh copy of the template registry for each test."""
     from hipspine.registry import get_engine
 
-    return get_engine(f"sqlite:///{tmp_path / 'registry.sqlite'}")
+    target = tmp_path / "registry.sqlite"
+    shutil.copyfile(template_registry, target)
+    engine = get_engine(f"sqlite:///{target}")
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture()
 def app(engine: Any) -> Any:
-    from hipspine.registry import session_scope
-    from hipspine.web import store
     from hipspine.web.app import create_app
     from hipspine.web.settings import WebSettings
 
-    with session_scope(engine) as s:
-        for name, role in ROLES.items():
-            store.create_user(s, name, PASSWORDS[name], role)
     settings = WebSettings(database_url=str(engine.url), secret_key="test-secret",
                            login_max_attempts=3, login_window_s=60)
     return create_app(settings, engine=engine)
