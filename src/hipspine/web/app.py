@@ -35,6 +35,7 @@ def create_app(settings: WebSettings | None = None, engine: Any | None = None) -
         api_registry,
         auth,
         pages,
+        patient_link,
         research,
         tools,
     )
@@ -76,7 +77,8 @@ def create_app(settings: WebSettings | None = None, engine: Any | None = None) -
             swagger_favicon_url="/static/swagger/favicon-32x32.png",
         )
 
-    for module in (api_clinical, api_registry, auth, pages, tools, admin, research):
+    for module in (api_clinical, api_registry, auth, pages, tools, admin, research,
+                   patient_link):
         app.include_router(module.router)
     _mount_cds(app)
     return app

@@ -18,7 +18,7 @@ DEMO_ACCOUNTS = (
     ("researcher", "researcher", "demo-researcher"),
     ("admin", "admin", "demo-admin"),
 )
-DEMO_PATIENTS = 40
+DEMO_PATIENTS = 300
 
 
 @dataclass(frozen=True)

@@ -32,3 +32,5 @@ class WebSettings(BaseSettings):
     login_max_attempts: int = Field(default=5, ge=1, description="Failed log-ins allowed ...")
     login_window_s: int = Field(default=300, ge=1, description="... per this many seconds.")
     page_size_max: int = Field(default=200, ge=1)
+    patient_link_days: int = Field(default=14, ge=1, le=365,
+                                   description="How long a PROM link for a patient's phone works.")

@@ -296,6 +296,21 @@ def create_prom(s: Session, actor: Actor, patient_id: int, **fields: Any) -> Pro
     return row
 
 
+def create_prom_by_patient_link(s: Session, patient_id: int, issued_by: str,
+                                **fields: Any) -> PromAdministration:
+    """A PROM the patient filled in through a signed link (the link is the permission)."""
+    patient = s.get(Patient, patient_id)
+    if patient is None:
+        raise NotFoundError("this questionnaire link no longer matches a patient")
+    row = PromAdministration(patient_id=patient_id, synthetic=patient.synthetic, **fields)
+    s.add(row)
+    s.flush()
+    s.add(AuditEvent(actor=f"patient link from {issued_by}"[:64], role="patient",
+                     action="prom.create", resource_type="prom", resource_id=str(row.id),
+                     detail={"instrument": row.instrument}))
+    return row
+
+
 def _episode_of(s: Session, patient_id: int, episode_id: int) -> Episode:
     episode = s.get(Episode, episode_id)
     if episode is None or episode.patient_id != patient_id:

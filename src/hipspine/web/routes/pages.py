@@ -241,7 +241,11 @@ def patient_page(request: Request, patient_id: PatientId) -> Response:
         plots.append(prom_trajectory(inst.name if inst else inst_id, points, float(lo),
                                      float(hi), mcid,
                                      bool(inst.higher_is_better) if inst else False, label))
-    instruments = [{"id": i.id, "name": i.name, "wording": i.licence.item_wording_shipped}
+    from hipspine.web.routes.patient_link import make_link
+
+    instruments = [{"id": i.id, "name": i.name, "wording": i.licence.item_wording_shipped,
+                    "link": make_link(request, patient_id, i.id, actor.username)
+                    if i.licence.item_wording_shipped else None}
                    for i in table.values()]
     return render(request, "patient.html", {
         "patient": info, "episodes": episodes, "events": events, "plots": plots,
@@ -284,6 +288,7 @@ def prom_form(request: Request, patient_id: PatientId,
     inst = _find_instrument(instrument)
     return render(request, "prom_form.html", {
         "patient": {"id": patient_id, "pseudonym": pseudonym}, "instrument": inst,
+        "action": f"/patients/{patient_id}/proms",
         "today": dt.date.today().isoformat(), "errors": {}, "values": {},
         "timepoints": _timepoints()})
 
