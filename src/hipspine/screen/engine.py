@@ -71,12 +71,17 @@ _TEXTS_RAW_COLUMNS = ("patient_id VARCHAR, resource_type VARCHAR, resource_id VA
 
 def _run_duckdb(files: dict[str, list[Path]], rules: ScreenRules, step: Progress,
                 memory_limit: str | None) -> tuple[list[tuple[Any, ...]], int]:
+    import shutil
+    import tempfile
+
     import duckdb
 
     d = sql.DUCKDB
     con = duckdb.connect()
+    spill = tempfile.mkdtemp(prefix="hipspine-screen-")
     try:
         con.execute("SET preserve_insertion_order = false")
+        con.execute(f"SET temp_directory = {sql.literal(spill)}")  # tables spill past the limit
         if memory_limit:
             con.execute(f"SET memory_limit = {sql.literal(memory_limit)}")
         step("reading export")
@@ -88,7 +93,9 @@ def _run_duckdb(files: dict[str, list[Path]], rules: ScreenRules, step: Progress
             columns = "{" + ", ".join(f"{sql.literal(k)}: {sql.literal(duckdb_type(v))}"
                                       for k, v in COLUMNS[rtype].items()) + "}"
             path_list = "[" + ", ".join(sql.literal(str(p)) for p in paths) + "]"
-            con.execute(f"CREATE VIEW raw_{rtype} AS SELECT * FROM read_ndjson({path_list}, "
+            # parsed once into a table of the needed columns only: every later step
+            # (codings, texts, the resource count) reads this instead of the JSON
+            con.execute(f"CREATE TABLE raw_{rtype} AS SELECT * FROM read_ndjson({path_list}, "
                         f"columns = {columns}, format = 'newline_delimited')")
             if rtype in sql.EXTRACT:
                 coding_parts += sql.extract_codings_sql(rtype, d)
@@ -118,6 +125,7 @@ def _run_duckdb(files: dict[str, list[Path]], rules: ScreenRules, step: Progress
                                 what="Bulk FHIR export") from _quiet(exc)
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def _quiet(exc: Exception) -> Exception:

@@ -24,7 +24,7 @@ class Dialect:
     join_sorted: str       # distinct values of {x}, sorted, joined by ' | '
     regex_match: str       # {x} matches the pattern {p}
     first_element: str     # first element of the array {x}
-    explode: str           # FROM-clause suffix turning array {x} into rows named {alias}
+    explode: str           # set-returning function: one row per element of an array
     transform: str         # apply {fn} (a lambda over {var}) to every element of {x}
     lambda_: str           # lambda syntax over {var} returning {body}
     base64_text: str       # decode base64 {x} to UTF-8 text, NULL when invalid
@@ -37,7 +37,7 @@ DUCKDB = Dialect(
     join_sorted="array_to_string(list_sort(list_distinct(list({x}))), ' | ')",
     regex_match="regexp_matches({x}, {p})",
     first_element="{x}[1]",
-    explode=", unnest({x}) AS _u_{alias}({alias})",
+    explode="unnest",
     transform="list_transform({x}, {fn})",
     lambda_="lambda {var}: {body}",
     base64_text="try(decode(from_base64({x})))",
@@ -50,7 +50,7 @@ SPARK = Dialect(
     join_sorted="array_join(array_sort(collect_set({x})), ' | ')",
     regex_match="({x} RLIKE {p})",
     first_element="{x}[0]",
-    explode=" LATERAL VIEW explode({x}) _u_{alias} AS {alias}",
+    explode="explode",
     transform="transform({x}, {fn})",
     lambda_="{var} -> {body}",
     base64_text="decode(unbase64({x}), 'UTF-8')",
@@ -105,8 +105,8 @@ def extract_codings_sql(resource_type: str, d: Dialect) -> list[str]:
             f"CAST({status} AS STRING) AS status, c.system AS system, c.code AS code, "
             f"upper(replace(c.code, '.', '')) AS code_norm, c.display AS display, "
             f"CAST({value} AS DOUBLE) AS value_num "
-            f"FROM raw_{resource_type}{d.explode.format(x=array, alias='c')} "
-            f"WHERE resourceType = '{resource_type}' AND c.code IS NOT NULL")
+            f"FROM (SELECT *, {d.explode}({array}) AS c FROM raw_{resource_type} "
+            f"WHERE resourceType = '{resource_type}') _u WHERE c.code IS NOT NULL")
     return out
 
 
