@@ -89,8 +89,11 @@ def input_error_response(exc: InputError) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Register the one mapping from exceptions to HTTP status codes."""
 
-    async def on_input(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_input(request: Request, exc: Exception) -> Any:
         assert isinstance(exc, InputError)
+        if _wants_html(request):
+            return _html_error(request, 422, "Please check the input",
+                               "; ".join(str(p) for p in exc.problems))
         return input_error_response(exc)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -110,10 +113,14 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, ConflictError)
         return JSONResponse(status_code=409, content=exc.as_dict())
 
-    async def on_not_found(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_not_found(request: Request, exc: Exception) -> Any:
+        if _wants_html(request):
+            return _html_error(request, 404, "Not found", str(exc))
         return JSONResponse(status_code=404, content={"error": "not_found", "detail": str(exc)})
 
-    async def on_denied(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_denied(request: Request, exc: Exception) -> Any:
+        if _wants_html(request):
+            return _html_error(request, 403, "Not allowed", str(exc))
         return JSONResponse(status_code=403,
                             content={"error": "permission_denied", "detail": str(exc)})
 
@@ -148,6 +155,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotAuthenticatedError, on_unauthenticated)
     app.add_exception_handler(HipspineError, on_hipspine)
     app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+def _html_error(request: Request, status: int, heading: str, message: str) -> Any:
+    from hipspine.web.templating import render
+
+    return render(request, "message.html", {"heading": heading, "message": message},
+                  status_code=status)
 
 
 def _wants_html(request: Request) -> bool:
