@@ -162,3 +162,46 @@ def test_researcher_dashboard_and_report_download(page: Any, server: str) -> Non
 
     text = Path(path).read_text(encoding="utf-8")
     assert "<html" in text.lower()
+
+
+def test_click_landmarks_on_a_radiograph(page: Any, server: str, shared_dir: Any,
+                                         tmp_path: Any) -> None:
+    """Landmarks clicked on an image give the same hip-spine class as the JSON they came from."""
+    import json as _json
+
+    from PIL import Image
+
+    from hipspine.spinopelvic import measure_landmarks
+
+    doc = _json.loads((shared_dir / "examples" / "landmarks.json").read_text())
+    shift = 800.0  # the example's C7 lies above its image; move everything into view
+    for view in ("standing", "sitting"):
+        for key, (x, y) in list(doc[view].items()):
+            doc[view][key] = [x, y + shift]
+    width, height = 1800, 3400
+    Image.new("L", (width, height), 40).save(tmp_path / "radiograph.png")
+    sign_in(page, server, "clinician", "demo-clinician")
+    page.goto(f"{server}/spinopelvic")
+    page.click("#click-landmarks summary")
+    page.set_input_files("#radiograph", str(tmp_path / "radiograph.png"))
+    page.wait_for_function("document.getElementById('radiograph-img').naturalWidth > 0")
+    page.fill("#lm-spacing", str(doc["pixel_spacing_mm"]))
+    box = page.eval_on_selector("#radiograph-img", "e => [e.clientWidth, e.clientHeight]")
+    order = ["femoral_head_1", "femoral_head_2", "s1_anterior", "s1_posterior",
+             "l1_anterior", "l1_posterior", "c7_centroid"]
+    for view in ("standing", "sitting"):
+        page.select_option("#lm-view", view)
+        for key in order:
+            if key not in doc[view]:
+                continue
+            page.select_option("#lm-key", key)
+            x, y = doc[view][key]
+            page.click("#radiograph-img", position={"x": x * box[0] / width,
+                                                    "y": y * box[1] / height})
+    clicked = _json.loads(page.input_value("#landmarks_text"))
+    assert set(clicked["standing"]) == set(doc["standing"])
+    page.click("#spinopelvic-submit")
+    page.wait_for_selector("#spinopelvic-result")
+    expected = measure_landmarks(doc).hip_spine_class
+    assert page.inner_text("#hip-spine-class") == expected
+    shot(page, "spinopelvic-clicked")
