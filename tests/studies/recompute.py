@@ -54,16 +54,17 @@ def patient_index(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def scores(t: dict[str, pd.DataFrame], idx: pd.DataFrame,
            windows: list[TimepointWindow]) -> pd.DataFrame:
     a = t["prom_administrations"]
-    a = a[a["score"].notna()].merge(idx[["index_on"]], left_on="patient_id", right_index=True)
+    a = a.merge(idx[["index_on"]], left_on="patient_id", right_index=True)
     a["day"] = (a["administered_on"] - a["index_on"]).dt.days
     parts = []
     for w in windows:
         hit = a[(a["day"] >= w.from_day) & (a["day"] <= w.to_day)].copy()
         hit["timepoint"] = w.timepoint
         hit["dist"] = (hit["day"] - w.target_day).abs()
+        hit["unscored"] = hit["score"].isna()
         parts.append(hit)
-    s = pd.concat(parts).sort_values(["dist", "id"])
-    return s.groupby(["patient_id", "instrument", "timepoint"], as_index=False).first()[
+    s = pd.concat(parts).sort_values(["unscored", "dist", "id"])
+    return s.groupby(["patient_id", "instrument", "timepoint"], as_index=False).head(1)[
         ["patient_id", "instrument", "timepoint", "score"]]
 
 
@@ -72,4 +73,4 @@ def change(s: pd.DataFrame) -> pd.DataFrame:
     fu = s[s["timepoint"] != "baseline"]
     c = fu.merge(base, on=["patient_id", "instrument"], suffixes=("", "_baseline"))
     c["change"] = c["score"] - c["score_baseline"]
-    return c
+    return c[c["change"].notna()]

@@ -87,7 +87,7 @@ def test_trajectories_are_means_of_assigned_scores(summary: StudySummary,
                                                    raw: dict[str, pd.DataFrame]) -> None:
     s = raw["scores"]
     for tp in ("baseline", "3m", "12m"):
-        scores = s[(s["instrument"] == "ohs") & (s["timepoint"] == tp)]["score"]
+        scores = s[(s["instrument"] == "ohs") & (s["timepoint"] == tp)]["score"].dropna()
         point = next(p for p in summary.trajectories if p.instrument == "ohs"
                      and p.strategy == "all" and p.timepoint == tp)
         assert point.n == len(scores) and point.mean == pytest.approx(scores.mean())

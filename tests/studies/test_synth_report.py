@@ -118,3 +118,14 @@ def test_strategy_as_planned_uses_the_recorded_pathway(synth_run: tuple[str, dic
                       & (change["pathway"] == row.strategy)]
         assert row.n == len(part)
         assert row.mean_change == pytest.approx(part["change"].mean())
+
+
+def test_returned_but_unscored_proms_count_as_captured(synth_run: tuple[str, dict, str],
+                                                       raw: dict[str, pd.DataFrame]) -> None:
+    data, scores = synth_run[1], raw["scores"]
+    unscored = set(scores.loc[scores["score"].isna(), "instrument"]) - set(
+        scores.loc[scores["score"].notna(), "instrument"])
+    assert unscored, "the synthetic registry stores some PROMs without a score"
+    captured = {r["instrument"] for r in data["completeness"] if r["preoperative"]}
+    assert unscored <= captured  # completeness counts them ...
+    assert not unscored & {r["instrument"] for r in data["change"]}  # ... change never does

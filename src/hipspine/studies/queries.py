@@ -10,7 +10,9 @@ The long format every analysis reads is built as temporary tables on one connect
 - `hs_scores`  one row per patient x instrument x timepoint: `patient_id, instrument,
                timepoint, score`; the administration whose date falls in the timepoint's
                window around the index date (first surgery, else the first episode),
-               closest to the window's target day.
+               scored ones first, then closest to the window's target day. `score` is NULL
+               when the PROM was returned but could not be scored: it still counts as
+               captured for completeness, never in means or change.
 - `hs_change`  one row per patient x instrument x follow-up timepoint with a baseline:
                `patient_id, instrument, timepoint, baseline, followup, change`.
 
@@ -259,11 +261,11 @@ class RegistryQueries:
             SELECT x.patient_id, x.instrument, w.timepoint, x.score,
                    ROW_NUMBER() OVER (
                        PARTITION BY x.patient_id, x.instrument, w.timepoint
-                       ORDER BY ABS(x.day - w.target_day), x.id) AS rn
+                       ORDER BY CASE WHEN x.score IS NULL THEN 1 ELSE 0 END,
+                                ABS(x.day - w.target_day), x.id) AS rn
             FROM (
                 SELECT a.id, a.patient_id, a.instrument, a.score, {day} AS day
                 FROM prom_administrations a JOIN hs_index i ON i.patient_id = a.patient_id
-                WHERE a.score IS NOT NULL
             ) x
             JOIN ({windows}) w ON x.day BETWEEN w.from_day AND w.to_day
         ) ranked WHERE rn = 1
@@ -277,7 +279,7 @@ class RegistryQueries:
         FROM hs_scores f JOIN hs_scores b
           ON b.patient_id = f.patient_id AND b.instrument = f.instrument
          AND b.timepoint = 'baseline'
-        WHERE f.timepoint <> 'baseline'
+        WHERE f.timepoint <> 'baseline' AND f.score IS NOT NULL AND b.score IS NOT NULL
         """)
 
     # ------------------------------------------------------------------ questions
@@ -355,6 +357,7 @@ class RegistryQueries:
             SELECT s.instrument, i.strategy, s.timepoint, COUNT(*) AS n,
                    SUM(s.score) AS sum_x, SUM(s.score * s.score) AS sum_x2
             FROM hs_scores s JOIN hs_index i ON i.patient_id = s.patient_id
+            WHERE s.score IS NOT NULL
             GROUP BY s.instrument, i.strategy, s.timepoint""")
 
     def change(self, thresholds: Sequence[dict[str, Any]]) -> pd.DataFrame:
