@@ -218,3 +218,12 @@ def test_no_published_count_describes_fewer_than_min_cell_patients(
     assert counts, "the walk must find the counts"
     small = [(k, v) for k, v in counts if 0 < v < min_cell]
     assert small == []
+
+
+def test_registry_instrument_ids_resolve_through_aliases() -> None:
+    from hipspine.proms import packaged_instruments
+    from hipspine.studies.summary import _resolve
+
+    known = _resolve(packaged_instruments(), ["ODI", "odi", "not-a-prom"])
+    assert known["ODI"].id == known["odi"].id == "odi"
+    assert "not-a-prom" not in known

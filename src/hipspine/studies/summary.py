@@ -308,6 +308,21 @@ def _trajectories(frame: pd.DataFrame, min_cell: int, level: float,
     return out
 
 
+def _resolve(instruments: dict[str, Instrument], present: list[str]) -> dict[str, Instrument]:
+    """Registry instrument ids -> knowledge-base instruments, accepting aliases ('ODI',
+    'oxford-hip'), as sites type them differently."""
+    from hipspine.errors import NotFoundError
+    from hipspine.proms import find_instrument
+
+    known = {}
+    for ins_id in present:
+        try:
+            known[ins_id] = instruments.get(ins_id) or find_instrument(ins_id, instruments)
+        except NotFoundError:
+            continue
+    return known
+
+
 def _thresholds(instruments: dict[str, Instrument], present: list[str],
                 kinds: list[str]) -> list[ThresholdUsed]:
     used = []
@@ -539,7 +554,8 @@ def study_summary(engine: Engine, filters: StudyFilters | None = None,
         q.build()
         counts = q.cohort_counts()
         present = q.instruments()
-        thresholds = _thresholds(instruments, present, list(defaults.responders.kinds))
+        known = _resolve(instruments, present)
+        thresholds = _thresholds(known, present, list(defaults.responders.kinds))
         step("completeness")
         completeness = _completeness(
             q.completeness(defaults.completeness.preoperative,
@@ -548,17 +564,16 @@ def study_summary(engine: Engine, filters: StudyFilters | None = None,
         trajectories = _trajectories(q.trajectories(), min_cell, level, order)
         step("change from baseline and responders")
         specs = [{"id": t.id, "instrument": t.instrument, "value": t.value, "unit": t.unit,
-                  "direction": 1 if instruments[t.instrument].higher_is_better else -1}
+                  "direction": 1 if known[t.instrument].higher_is_better else -1}
                  for t in thresholds]
-        change = _change(q.change(specs), thresholds, instruments, min_cell, level, order)
+        change = _change(q.change(specs), thresholds, known, min_cell, level, order)
         step("survival")
         survival = (_survival("time_to_surgery", q.time_to_surgery(), min_cell, level,
                               defaults.survival.report_days)
                     + _survival("time_to_reoperation", q.time_to_reoperation(), min_cell,
                                 level, defaults.survival.report_days))
         step("weighted strategy comparisons")
-        comparisons = _comparisons(q, defaults, instruments, present, outcome_tp, min_cell,
-                                   level)
+        comparisons = _comparisons(q, defaults, known, present, outcome_tp, min_cell, level)
         return (counts, present, thresholds, completeness, trajectories, change, survival,
                 comparisons, q.as_of)
 
@@ -591,7 +606,7 @@ def study_summary(engine: Engine, filters: StudyFilters | None = None,
     notes = []
     if counts.get("synthetic"):
         notes.append("This study includes SYNTHETIC patients: not real outcomes.")
-    unknown = [i for i in present if i not in instruments]
+    unknown = [i for i in present if i not in _resolve(instruments, present)]
     if unknown:
         notes.append("Instruments without knowledge-base entries (no thresholds): "
                      + ", ".join(unknown))
