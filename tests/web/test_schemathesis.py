@@ -3,11 +3,10 @@ asserts no 5xx, no undocumented status codes, schema-violating input refused and
 that match their schemas.
 
 Bounded: a few examples per operation, authenticated as an admin (who may reach every
-operation) so the generated data exercises the handlers, not only the 401 path. Two checks
-are left out on purpose: `positive_data_acceptance` (the schema cannot express clinical
+operation) so the generated data exercises the handlers, not only the 401 path. One check
+is left out on purpose: `positive_data_acceptance` (the schema cannot express clinical
 cross-field rules, e.g. two landmarks that coincide, or an episode id of another patient;
-those answer 422 naming the field) and `allow_header_conformance` (Starlette lists only the
-first matching route's methods in a 405's Allow header). CDS Hooks routes have their own tests.
+those answer 422 naming the field). CDS Hooks routes have their own tests.
 """
 
 from __future__ import annotations
@@ -41,8 +40,7 @@ def _app_with_admin_token() -> tuple[Any, str]:
 APP, TOKEN = _app_with_admin_token()
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", APP).include(
     path_regex="^/api/v1/")
-EXCLUDED = [schemathesis.checks.positive_data_acceptance,
-            schemathesis.checks.allow_header_conformance]
+EXCLUDED = [schemathesis.checks.positive_data_acceptance]
 
 
 @schema.parametrize()

@@ -137,8 +137,12 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("hipspine error: %s", type(exc).__name__)
         return JSONResponse(status_code=400, content={"error": "failed", "detail": str(exc)})
 
-    async def on_http(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 405:  # name every method of the path, not only the first route's
+            return JSONResponse(status_code=405, content={"error": "method_not_allowed",
+                                                          "detail": str(exc.detail)},
+                                headers={"Allow": ", ".join(_allowed_methods(request))})
         if exc.status_code == 400:  # an unreadable body (not JSON, bad encoding) is bad input
             return input_error_response(InputError.single(
                 "(body)", None, "a JSON document in UTF-8", str(exc.detail), what="request"))
@@ -155,6 +159,17 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotAuthenticatedError, on_unauthenticated)
     app.add_exception_handler(HipspineError, on_hipspine)
     app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def _html_error(request: Request, status: int, heading: str, message: str) -> Any:
