@@ -227,3 +227,19 @@ def test_registry_instrument_ids_resolve_through_aliases() -> None:
     known = _resolve(packaged_instruments(), ["ODI", "odi", "not-a-prom"])
     assert known["ODI"].id == known["odi"].id == "odi"
     assert "not-a-prom" not in known
+
+
+def test_a_withheld_strategy_cannot_be_recovered_by_subtraction() -> None:
+    from hipspine.studies.summary import _cohort, _hidden_rows
+
+    frame = pd.DataFrame({"instrument": "odi", "timepoint": "12m",
+                          "strategy": ["all", "conservative", "hip_first", "spine_first"],
+                          "n": [130, 4, 40, 86]})
+    hide = _hidden_rows(frame, 10)
+    assert hide.tolist() == [False, True, True, False]  # hip_first withheld alongside
+    cohort = _cohort({"patients": 100, "operated": 95, "conservative": 5, "hip_first": 60,
+                      "spine_first": 35}, 10)
+    # conservative is small; operated would give it back (patients - operated), and
+    # hip_first + spine_first would give operated back: one of them goes too
+    assert cohort.conservative is None and cohort.operated is None
+    assert cohort.spine_first is None and cohort.hip_first == 60 and cohort.patients == 100

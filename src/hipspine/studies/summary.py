@@ -234,18 +234,45 @@ def _pct(part: int | None, whole: int | None) -> float | None:
 
 
 def _cohort(counts: dict[str, int], min_cell: int) -> CohortCounts:
-    values: dict[str, Any] = {}
-    hidden = []
-    for key in ("patients", "operated", "conservative", "hip_first", "spine_first",
-                "reoperated", "synthetic"):
-        n = counts.get(key, 0)
-        # zero reveals nobody; 1..min_cell-1 would
-        if 0 < n < min_cell:
-            values[key] = None
-            hidden.append(key)
-        else:
-            values[key] = n
-    return CohortCounts(**values, suppressed=hidden)
+    values: dict[str, Any] = dict.fromkeys(
+        ("patients", "operated", "conservative", "hip_first", "spine_first", "reoperated",
+         "synthetic"), 0)
+    values.update({k: v for k, v in counts.items() if k in values})
+    # zero reveals nobody; 1..min_cell-1 would
+    hidden = {k for k, n in values.items() if 0 < n < min_cell}
+    # Complementary suppression: parts that add up to a shown total must not leave exactly
+    # one part hidden, or subtraction recovers it.
+    # A hidden total with every part shown is recovered by addition: hide a part too.
+    families = (("patients", ("operated", "conservative")),
+                ("operated", ("hip_first", "spine_first")))
+    changed = True
+    while changed:
+        changed = False
+        for total, parts in families:
+            n_hidden = sum(p in hidden for p in parts)
+            if (total not in hidden and n_hidden == 1) or (total in hidden and n_hidden == 0):
+                smallest = min((p for p in parts if p not in hidden), key=lambda p: values[p])
+                hidden.add(smallest)
+                changed = True
+    for key in hidden:
+        values[key] = None
+    return CohortCounts(**values, suppressed=sorted(hidden))
+
+
+def _hidden_rows(frame: pd.DataFrame, min_cell: int) -> pd.Series:
+    """Rows to withhold: fewer than min_cell patients, plus, where exactly one strategy of
+    an (instrument, timepoint) is withheld under a shown 'all' row, the next smallest one
+    (otherwise 'all' minus the shown strategies gives the withheld count back)."""
+    hide = (frame["n"] > 0) & (frame["n"] < min_cell)
+    for _, group in frame.groupby(["instrument", "timepoint"]):
+        parts = group[group["strategy"] != "all"]
+        total = group[group["strategy"] == "all"]
+        if total.empty or hide[total.index].any() or hide[parts.index].sum() != 1:
+            continue
+        shown = parts[~hide[parts.index]]
+        if not shown.empty:
+            hide[shown["n"].idxmin()] = True
+    return hide
 
 
 def _completeness(frame: pd.DataFrame, min_cell: int) -> list[CompletenessRow]:
@@ -292,11 +319,13 @@ def _trajectories(frame: pd.DataFrame, min_cell: int, level: float,
     frame = _with_all(frame, ["n", "sum_x", "sum_x2"])
     if frame.empty:
         return out
-    frame = frame.assign(_o=frame["timepoint"].map(order)).sort_values(
+    frame = frame.reset_index(drop=True)
+    frame = frame.assign(withheld=_hidden_rows(frame, min_cell),
+                         _o=frame["timepoint"].map(order)).sort_values(
         ["instrument", "strategy", "_o"])
     for r in frame.itertuples(index=False):
         n = int(r.n)
-        if n < min_cell:
+        if n < min_cell or r.withheld:
             out.append(TrajectoryPoint(instrument=r.instrument, strategy=r.strategy,
                                        timepoint=r.timepoint, n=None, mean=None,
                                        ci_lower=None, ci_upper=None, suppressed=True))
@@ -349,13 +378,15 @@ def _change(frame: pd.DataFrame, thresholds: list[ThresholdUsed],
     frame = _with_all(frame, ["n", "sum_x", "sum_x2", *ids])
     if frame.empty:
         return []
-    frame = frame.assign(_o=frame["timepoint"].map(order)).sort_values(
+    frame = frame.reset_index(drop=True)
+    frame = frame.assign(withheld=_hidden_rows(frame, min_cell),
+                         _o=frame["timepoint"].map(order)).sort_values(
         ["instrument", "strategy", "_o"])
     rows = []
     for r in frame.to_dict("records"):
         n = int(r["n"])
         ins = instruments.get(r["instrument"])
-        small = n < min_cell
+        small = n < min_cell or bool(r["withheld"])
         ci = mean_ci(n, float(r["sum_x"]), float(r["sum_x2"]), level)
         rates = []
         for t in thresholds:
