@@ -174,6 +174,7 @@ def spark_session(master: str = "local[2]") -> Any:
 
 def _run_spark(files: dict[str, list[Path]], rules: ScreenRules, step: Progress,
                master: str, spark: Any) -> tuple[list[tuple[Any, ...]], int]:
+    from pyspark import StorageLevel
     from pyspark.sql.utils import AnalysisException
 
     d = sql.SPARK
@@ -188,7 +189,9 @@ def _run_spark(files: dict[str, list[Path]], rules: ScreenRules, step: Progress,
             if not paths:
                 continue
             schema = ", ".join(f"`{k}` {spark_type(v)}" for k, v in COLUMNS[rtype].items())
-            frame = spark.read.schema(schema).json([str(p) for p in paths])
+            # parsed once and kept (memory, then disk): codings, texts and the count reuse it
+            frame = spark.read.schema(schema).json([str(p) for p in paths]).persist(
+                StorageLevel.MEMORY_AND_DISK)
             frame.createOrReplaceTempView(f"raw_{rtype}")
             frames[rtype] = frame
             if rtype in sql.EXTRACT:
