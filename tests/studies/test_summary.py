@@ -243,3 +243,16 @@ def test_a_withheld_strategy_cannot_be_recovered_by_subtraction() -> None:
     # hip_first + spine_first would give operated back: one of them goes too
     assert cohort.conservative is None and cohort.operated is None
     assert cohort.spine_first is None and cohort.hip_first == 60 and cohort.patients == 100
+
+
+def test_survival_groups_are_protected_from_subtraction() -> None:
+    from hipspine.studies.summary import _survival
+
+    rows = []
+    for grp, n, events in (("hip", 60, 20), ("spine", 50, 15), ("mimic", 4, 0)):
+        rows += [{"grp": grp, "duration": 100 + k, "event": int(k < events), "n": 1}
+                 for k in range(n)]
+    curves = {c.group: c for c in _survival("time_to_surgery", pd.DataFrame(rows), 10, 0.95,
+                                            [365])}
+    assert curves["all"].n == 114 and curves["mimic"].n is None
+    assert curves["spine"].n is None and curves["hip"].n == 60  # 114 - 60 - ? stays unknown

@@ -409,6 +409,16 @@ def _change(frame: pd.DataFrame, thresholds: list[ThresholdUsed],
     return rows
 
 
+def _complement(parts: dict[str, int], total: int, min_cell: int) -> set[str]:
+    """Parts to withhold so none is recoverable as (shown total - shown parts)."""
+    hidden = {k for k, v in parts.items() if 0 < v < min_cell}
+    if len(hidden) == 1 and not 0 < total < min_cell:
+        shown = [k for k in parts if k not in hidden and parts[k] > 0]
+        if shown:
+            hidden.add(min(shown, key=lambda k: parts[k]))
+    return hidden
+
+
 def _survival(analysis: Literal["time_to_surgery", "time_to_reoperation"],
               frame: pd.DataFrame, min_cell: int, level: float,
               report_days: list[int]) -> list[SurvivalCurve]:
@@ -421,10 +431,16 @@ def _survival(analysis: Literal["time_to_surgery", "time_to_reoperation"],
     groups = [("all", frame.groupby(["duration", "event"], as_index=False)["n"].sum())]
     for name, part in frame.groupby("grp"):
         groups.append((str(name), part[["duration", "event", "n"]]))
+    sizes = {name: int(part["n"].sum()) for name, part in groups}
+    event_counts = {name: int(part.loc[part["event"] == 1, "n"].sum()) for name, part in groups}
+    small_groups = _complement({k: v for k, v in sizes.items() if k != "all"},
+                               sizes["all"], min_cell)
+    small_events = _complement({k: v for k, v in event_counts.items() if k != "all"},
+                               event_counts["all"], min_cell)
     for name, part in groups:
-        n = int(part["n"].sum())
-        events = int(part.loc[part["event"] == 1, "n"].sum())
-        if n < min_cell:
+        n = sizes[name]
+        events = event_counts[name]
+        if n < min_cell or name in small_groups:
             curves.append(SurvivalCurve(analysis=analysis, group=name, n=None, events=None,
                                         points=[], at_days=[], suppressed=True))
             continue
@@ -442,7 +458,7 @@ def _survival(analysis: Literal["time_to_surgery", "time_to_reoperation"],
             else:
                 at_days.append({"day": day, "survival": None, "lower": None, "upper": None,
                                 "at_risk": None})
-        hidden_events = 0 < events < min_cell
+        hidden_events = 0 < events < min_cell or name in small_events
         curves.append(SurvivalCurve(analysis=analysis, group=name, n=n,
                                     events=None if hidden_events else events, points=points,
                                     at_days=at_days, suppressed=hidden_events))
