@@ -41,3 +41,21 @@ def test_demo_database_is_not_the_registry(monkeypatch: Any) -> None:
 
     monkeypatch.delenv("HIPSPINE_DATABASE_URL", raising=False)
     assert demo_database_url() != database_url()
+
+
+def test_create_admin_for_a_new_clinic(tmp_path: Path, monkeypatch: Any) -> None:
+    from sqlalchemy import select
+
+    from hipspine.commands.serve import _create_admin, _has_accounts
+    from hipspine.registry import get_engine, session_scope
+    from hipspine.registry.tables import User
+
+    engine = get_engine(f"sqlite:///{tmp_path / 'clinic.sqlite'}")
+    assert not _has_accounts(engine)
+    monkeypatch.setenv("HIPSPINE_ADMIN_PASSWORD", "first-admin-password")
+    _create_admin(engine, "chief")
+    assert _has_accounts(engine)
+    with session_scope(engine) as s:
+        user = s.scalar(select(User).where(User.username == "chief"))
+        assert user is not None and user.role == "admin"
+        assert "first-admin-password" not in user.password_hash

@@ -12,7 +12,10 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
         demo: bool = typer.Option(False, "--demo", help="Use a separate demo database seeded "
                                   "with SYNTHETIC patients and demo accounts (printed)."),
-        workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
+        create_admin: str = typer.Option(
+            "", "--create-admin", metavar="USERNAME",
+            help="Create this admin account first (password from HIPSPINE_ADMIN_PASSWORD, "
+            "else asked for). A new clinic's first account; the admin page adds the rest."),
     ) -> None:
         """Run the web app and REST API on the registry (HIPSPINE_DATABASE_URL or SQLite)."""
         import uvicorn
@@ -38,7 +41,35 @@ def register(app: typer.Typer) -> None:
                 out.print(f"  log in as [bold]{username}[/] / {password}  ({role})")
         else:
             engine = get_engine(settings.database_url)
+        if create_admin:
+            _create_admin(engine, create_admin)
+            out.print(f"admin account [bold]{create_admin}[/] created")
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
         out.print(f"Open http://{shown}:{port}/  (API docs: http://{shown}:{port}/docs)")
+        if not demo and not _has_accounts(engine):
+            out.print("[yellow]No accounts yet:[/] restart with --create-admin USERNAME.")
         application = create_app(settings, engine=engine)
         uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+def _has_accounts(engine: object) -> bool:
+    from sqlalchemy import func, select
+
+    from hipspine.registry import session_scope
+    from hipspine.registry.tables import User
+
+    with session_scope(engine) as s:  # type: ignore[arg-type]
+        return bool(s.scalar(select(func.count()).select_from(User)))
+
+
+def _create_admin(engine: object, username: str) -> None:
+    import os
+
+    from hipspine.registry import session_scope
+    from hipspine.web import store
+
+    password = os.environ.get("HIPSPINE_ADMIN_PASSWORD") or typer.prompt(
+        f"Password for {username}", hide_input=True, confirmation_prompt=True)
+    with session_scope(engine) as s:  # type: ignore[arg-type]
+        user = store.create_user(s, username, password, "admin")
+        store.audit(s, None, "user.create", "user", user.id, {"via": "command line"})
