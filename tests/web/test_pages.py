@@ -116,3 +116,19 @@ def test_researcher_cannot_open_patient_page(clinician: TestClient,
                                              researcher: TestClient) -> None:
     pid = clinician.post("/api/v1/patients", json={"pseudonym": "PG-3"}).json()["id"]
     assert researcher.get(f"/patients/{pid}").status_code == 403
+
+
+def test_load_case_document_prefills_form(clinician: TestClient,
+                                          example_cases: dict[str, Any]) -> None:
+    import json
+
+    token = csrf_of(clinician.get("/intake").text)
+    r = clinician.post("/intake/load", data={"csrf_token": token,
+                                             "case_json": json.dumps(
+                                                 example_cases["spine-dominant"])})
+    assert r.status_code == 200 and "Pre-filled from a case document" in r.text
+    assert f'value="{example_cases["spine-dominant"]["age"]}"' in r.text
+    bad = clinician.post("/intake/load", data={"csrf_token": token,
+                                               "case_json": '{"format": "hipspine.case/1", '
+                                                            '"exam": {"fabr": true}}'})
+    assert bad.status_code == 422 and "exam.fabr" in bad.text

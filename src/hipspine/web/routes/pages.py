@@ -148,6 +148,25 @@ def intake_page(request: Request,
     return render(request, "intake.html", _intake_context(request, values, {}, source))
 
 
+@router.post("/intake/load")
+async def intake_load(request: Request) -> Response:
+    """Pre-fill the form from a case document (hipspine.case/1 JSON) for review."""
+    page_actor(request)
+    form = await request.form()
+    check_form_csrf(request, str(form.get("csrf_token", "")))
+    text = str(form.get("case_json", ""))
+    try:
+        case = parse_case(text)
+    except InputError as exc:
+        ctx = _intake_context(request, {}, {})
+        ctx["load_errors"] = [str(p) for p in exc.problems]
+        ctx["case_json"] = text
+        return render(request, "intake.html", ctx, status_code=422)
+    values = intake.form_values(case.model_dump(mode="json", exclude_none=True))
+    return render(request, "intake.html",
+                  _intake_context(request, values, {}, "a case document"))
+
+
 @router.post("/intake")
 async def intake_submit(request: Request) -> Response:
     actor = page_actor(request)
