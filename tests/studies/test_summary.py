@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from hipspine.proms import packaged_timepoints
@@ -256,3 +258,36 @@ def test_survival_groups_are_protected_from_subtraction() -> None:
                                             [365])}
     assert curves["all"].n == 114 and curves["mimic"].n is None
     assert curves["spine"].n is None and curves["hip"].n == 60  # 114 - 60 - ? stays unknown
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 60), min_size=2, max_size=5), st.integers(2, 30))
+def test_hidden_rows_never_leave_one_part_alone(parts: list[int], min_cell: int) -> None:
+    from hipspine.studies.summary import _hidden_rows
+
+    frame = pd.DataFrame({"instrument": "odi", "timepoint": "12m",
+                          "strategy": ["all", *[f"s{i}" for i in range(len(parts))]],
+                          "n": [sum(parts), *parts]})
+    hide = _hidden_rows(frame, min_cell)
+    assert all(hide[1:][frame["n"][1:] < min_cell])  # every small part is withheld
+    if not hide[0]:
+        assert int(hide[1:].sum()) != 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 40), st.integers(0, 40), st.integers(0, 40))
+def test_cohort_counts_never_recoverable_by_arithmetic(hip: int, spine: int,
+                                                       conservative: int) -> None:
+    from hipspine.studies.summary import _cohort
+
+    counts = {"hip_first": hip, "spine_first": spine, "operated": hip + spine,
+              "conservative": conservative, "patients": hip + spine + conservative}
+    c = _cohort(counts, 10).model_dump()
+    for total, parts in (("patients", ("operated", "conservative")),
+                         ("operated", ("hip_first", "spine_first"))):
+        shown = [c[p] is not None for p in parts]
+        if c[total] is not None:
+            assert sum(not s for s in shown) != 1
+        else:
+            assert not all(shown)
+    assert all(v is None or v == 0 or v >= 10 for k, v in c.items() if k != "suppressed")
