@@ -104,3 +104,19 @@ def test_empty_registry_gives_an_empty_report(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = _embedded(out.read_text())
     assert data["cohort"]["patients"] == 0 and data["comparisons"] == []
+
+
+def test_a_registry_without_tables_is_a_clear_error(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from hipspine.errors import HipspineError
+    from hipspine.studies import StudyOptions, study_summary
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/bare.sqlite")  # never migrated
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE unrelated (x INTEGER)"))
+    for backend in ("duckdb", "database"):
+        with pytest.raises(HipspineError) as err:
+            study_summary(engine, options=StudyOptions(backend=backend))  # type: ignore[arg-type]
+        assert "migrate" in str(err.value)
+    engine.dispose()

@@ -13,6 +13,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
+from hipspine.errors import HipspineError
+
 # table -> (column, DuckDB type); only what hipspine.studies.queries reads.
 STUDY_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "patients": [("id", "BIGINT"), ("year_of_birth", "INTEGER"), ("sex", "VARCHAR"),
@@ -54,7 +56,12 @@ def stage_registry(engine: Engine, duck: Any, chunk_rows: int = 100_000,
             # PostgreSQL: a named (server-side) cursor streams instead of buffering it all.
             cursor = (dbapi.cursor(name=f"hs_stage_{table}")
                       if engine.dialect.name == "postgresql" else dbapi.cursor())
-            cursor.execute(f"SELECT {', '.join(names)} FROM {table}")  # noqa: S608
+            try:
+                cursor.execute(f"SELECT {', '.join(names)} FROM {table}")  # noqa: S608
+            except Exception as exc:  # the driver's own error classes differ per database
+                raise HipspineError(
+                    f"could not read registry table {table!r} ({type(exc).__name__}); "
+                    "is the registry migrated? `hipspine registry migrate`") from None
             total = 0
             while rows := cursor.fetchmany(chunk_rows):
                 chunk = pd.DataFrame.from_records(rows, columns=names)

@@ -642,11 +642,19 @@ def study_summary(engine: Engine, filters: StudyFilters | None = None,
             finally:
                 duck.close()
     else:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from hipspine.errors import HipspineError
         from hipspine.studies.queries import SqlAlchemyExecutor
 
-        with engine.connect() as conn:
-            results = _run(RegistryQueries(SqlAlchemyExecutor(conn), windows, cohort))
-            conn.rollback()
+        try:
+            with engine.connect() as conn:
+                results = _run(RegistryQueries(SqlAlchemyExecutor(conn), windows, cohort))
+                conn.rollback()
+        except SQLAlchemyError as exc:
+            raise HipspineError(
+                f"could not read the registry ({type(exc).__name__}); is it migrated? "
+                "`hipspine registry migrate`") from None
     counts, present, thresholds, completeness, trajectories, change, survival, \
         comparisons, as_of = results
 
