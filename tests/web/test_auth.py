@@ -109,3 +109,10 @@ def test_open_redirect_is_refused(anon: TestClient) -> None:
                                   "csrf_token": csrf_of(page.text),
                                   "next": "//evil.example/"}, follow_redirects=False)
     assert r.headers["location"] == "/"
+
+
+def test_pages_are_not_cached_or_framed(clinician: TestClient) -> None:
+    r = clinician.get("/")
+    assert r.headers["cache-control"] == "no-store"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert r.headers["referrer-policy"] == "no-referrer"

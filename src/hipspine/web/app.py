@@ -60,6 +60,17 @@ def create_app(settings: WebSettings | None = None, engine: Any | None = None) -
                        same_site="lax", https_only=settings.cookie_secure)
     install_error_handlers(app)
 
+    @app.middleware("http")
+    async def safety_headers(request: Request, call_next: Any) -> Any:
+        """No caching of patient pages, no framing, no referrer (pre-fill links carry answers)."""
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
     async def on_unavailable(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(status_code=503, content={"error": "unavailable",
                                                       "detail": str(exc)})
