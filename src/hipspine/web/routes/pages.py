@@ -302,7 +302,7 @@ def prom_form(request: Request, patient_id: PatientId,
               instrument: Annotated[str, Query(max_length=32)]) -> Response:
     actor = page_actor(request)
     with transaction(request) as s:
-        patient = store.get_patient(s, actor, patient_id)
+        patient = store.get_patient(s, actor, patient_id, log=True)
         pseudonym = patient.pseudonym
     inst = _find_instrument(instrument)
     return render(request, "prom_form.html", {
