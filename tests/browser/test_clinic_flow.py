@@ -205,3 +205,18 @@ def test_click_landmarks_on_a_radiograph(page: Any, server: str, shared_dir: Any
     expected = measure_landmarks(doc).hip_spine_class
     assert page.inner_text("#hip-spine-class") == expected
     shot(page, "spinopelvic-clicked")
+
+
+def test_red_flags_sit_above_everything(page: Any, server: str) -> None:
+    sign_in(page, server, "clinician", "demo-clinician")
+    page.goto(f"{server}/intake")
+    fill_intake(page, {"format": "hipspine.case/1", "age": 71,
+                       "symptoms": {"saddle_anaesthesia": True,
+                                    "bladder_bowel_dysfunction": True,
+                                    "pain_locations": ["low_back", "posterior_thigh"]}})
+    page.click("#assess-button")
+    page.wait_for_selector("#red-flags")
+    flags_top = page.eval_on_selector("#red-flags", "e => e.getBoundingClientRect().top")
+    verdict_top = page.eval_on_selector("#verdict", "e => e.getBoundingClientRect().top")
+    assert flags_top < verdict_top and flags_top < 300  # in the first screenful
+    shot(page, "result-red-flags")
