@@ -50,7 +50,8 @@ def test_completeness_pre_post_and_paired(summary: StudySummary,
     idx, scores = raw["index"], raw["scores"]
     windows = {w.timepoint: w for w in packaged_timepoints().windows}
     as_of = idx["last_contact_on"].max()
-    row = next(r for r in summary.completeness if r.instrument == "odi" and r.timepoint == "12m")
+    row = next(r for r in summary.completeness if r.instrument == "odi" and r.timepoint == "12m"
+               and r.surgery == "all")
     due = idx[idx["first_surgery_on"].notna()
               & ((as_of - idx["index_on"]).dt.days >= windows["12m"].to_day)].index
     odi = scores[(scores["instrument"] == "odi") & scores["patient_id"].isin(due)]

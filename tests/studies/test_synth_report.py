@@ -55,15 +55,19 @@ def test_cohort_and_completeness_recompute(synth_run: tuple[str, dict, str],
     windows = {w.timepoint: w for w in packaged_timepoints().windows}
     as_of = idx["last_contact_on"].max()
     for row in data["completeness"]:
-        due = idx[idx["first_surgery_on"].notna() & (
-            (as_of - idx["index_on"]).dt.days >= windows[row["timepoint"]].to_day)].index
+        operated = idx[idx["first_surgery_on"].notna()]
+        if row["surgery"] != "all":
+            operated = operated[operated["first_target"] == row["surgery"]]
+        due = operated[(as_of - operated["index_on"]).dt.days
+                       >= windows[row["timepoint"]].to_day].index
         s = scores[(scores["instrument"] == row["instrument"]) & scores["patient_id"].isin(due)]
         pre = set(s.loc[s["timepoint"] == "baseline", "patient_id"])
         post = set(s.loc[s["timepoint"] == row["timepoint"], "patient_id"])
         counts = (len(due), len(pre), len(post), len(pre & post))
         shown = (row["eligible"], row["preoperative"], row["postoperative"], row["paired"])
         for value, expected in zip(shown, counts, strict=True):
-            assert value == expected or (value is None and 0 < expected < data["min_cell"])
+            # withheld: small itself, or withheld with a small sibling (complementary)
+            assert value == expected or (value is None and row["suppressed"])
 
 
 def test_change_rows_recompute(synth_run: tuple[str, dict, str],
@@ -126,6 +130,20 @@ def test_returned_but_unscored_proms_count_as_captured(synth_run: tuple[str, dic
     unscored = set(scores.loc[scores["score"].isna(), "instrument"]) - set(
         scores.loc[scores["score"].notna(), "instrument"])
     assert unscored, "the synthetic registry stores some PROMs without a score"
-    captured = {r["instrument"] for r in data["completeness"] if r["preoperative"]}
+    captured = {r["instrument"] for r in data["completeness"] if r["preoperative"]
+                and r["surgery"] == "all"}
     assert unscored <= captured  # completeness counts them ...
     assert not unscored & {r["instrument"] for r in data["change"]}  # ... change never does
+
+
+def test_completeness_by_index_surgery_adds_up(synth_run: tuple[str, dict, str]) -> None:
+    rows = synth_run[1]["completeness"]
+    assert {r["surgery"] for r in rows} >= {"all", "hip", "spine"}
+    for r in rows:
+        if r["surgery"] != "all" or r["suppressed"]:
+            continue
+        parts = [p for p in rows if p["surgery"] != "all" and p["instrument"] == r["instrument"]
+                 and p["timepoint"] == r["timepoint"]]
+        if all(not p["suppressed"] for p in parts):
+            assert sum(p["eligible"] for p in parts) == r["eligible"]
+            assert sum(p["paired"] for p in parts) == r["paired"]

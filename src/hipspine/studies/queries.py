@@ -304,12 +304,13 @@ class RegistryQueries:
         return self._instruments
 
     def completeness(self, preoperative: str, postoperative: Sequence[str]) -> pd.DataFrame:
-        """Per instrument and post-operative timepoint, among operated patients whose window
-        has closed by the data cut-off: eligible, pre-op captured, post-op captured, paired.
+        """Per instrument, post-operative timepoint and index surgery (all, hip, spine), among
+        operated patients whose window has closed by the data cut-off: eligible, pre-op
+        captured, post-op captured, paired.
 
         One pass: a capture flag per timepoint for each patient x instrument, then sums."""
-        columns = ["instrument", "timepoint", "eligible", "preoperative", "postoperative",
-                   "paired"]
+        columns = ["instrument", "timepoint", "surgery", "eligible", "preoperative",
+                   "postoperative", "paired"]
         window = {w.timepoint: w for w in self.windows}
         wanted = [tp for tp in postoperative if tp in window]
         if self.as_of is None or not wanted:
@@ -332,23 +333,30 @@ class RegistryQueries:
                        MAX(CASE WHEN timepoint = :pre THEN 1 ELSE 0 END) AS h_pre,
                        {", ".join(flags)}
                 FROM hs_scores GROUP BY patient_id, instrument)
-            SELECT f.instrument, {", ".join(sums)}
+            SELECT f.instrument, i.first_target AS surgery, {", ".join(sums)}
             FROM flags f JOIN hs_index i ON i.patient_id = f.patient_id
             WHERE i.first_surgery_on IS NOT NULL
-            GROUP BY f.instrument""", params)  # noqa: S608
+            GROUP BY f.instrument, i.first_target""", params)  # noqa: S608
         eligible = self.frame(f"""
-            SELECT {", ".join(due)} FROM hs_index i
-            WHERE i.first_surgery_on IS NOT NULL""", params)  # noqa: S608
-        by_instrument = {r["instrument"]: r for r in counts.to_dict("records")}
+            SELECT i.first_target AS surgery, {", ".join(due)} FROM hs_index i
+            WHERE i.first_surgery_on IS NOT NULL
+            GROUP BY i.first_target""", params)  # noqa: S608
+        targets = sorted(str(t) for t in eligible["surgery"].dropna().unique())
         rows = []
         for k, tp in enumerate(wanted):
-            n_due = int(eligible.iloc[0][f"due{k}"] or 0) if not eligible.empty else 0
             for instrument in self.instruments():
-                r = by_instrument.get(instrument, {})
-                rows.append({"instrument": instrument, "timepoint": tp, "eligible": n_due,
-                             "preoperative": int(r.get(f"pre{k}") or 0),
-                             "postoperative": int(r.get(f"post{k}") or 0),
-                             "paired": int(r.get(f"paired{k}") or 0)})
+                for surgery in ["all", *targets]:
+                    due_rows = eligible if surgery == "all" else \
+                        eligible[eligible["surgery"] == surgery]
+                    got = counts[counts["instrument"] == instrument]
+                    if surgery != "all":
+                        got = got[got["surgery"] == surgery]
+                    rows.append({
+                        "instrument": instrument, "timepoint": tp, "surgery": surgery,
+                        "eligible": int(due_rows[f"due{k}"].fillna(0).sum()),
+                        "preoperative": int(got[f"pre{k}"].fillna(0).sum()),
+                        "postoperative": int(got[f"post{k}"].fillna(0).sum()),
+                        "paired": int(got[f"paired{k}"].fillna(0).sum())})
         return pd.DataFrame(rows, columns=columns)
 
     def trajectories(self) -> pd.DataFrame:

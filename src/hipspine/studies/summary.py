@@ -91,6 +91,7 @@ class CohortCounts(_Model):
 class CompletenessRow(_Model):
     instrument: str
     timepoint: str
+    surgery: str = "all"  # index surgery: all operated patients, or hip / spine only
     eligible: int | None
     preoperative: int | None
     postoperative: int | None
@@ -276,25 +277,36 @@ def _hidden_rows(frame: pd.DataFrame, min_cell: int) -> pd.Series:
 
 
 def _completeness(frame: pd.DataFrame, min_cell: int) -> list[CompletenessRow]:
+    counted = ("eligible", "preoperative", "postoperative", "paired")
+    hide: dict[int, set[str]] = {}
+    records = frame.to_dict("records")
+    for i, r in enumerate(records):
+        hide[i] = {k for k in counted if 0 < int(r[k]) < min_cell}
+        if int(r["eligible"]) < min_cell:
+            hide[i] |= set(counted)
+    # Complementary: per instrument and timepoint, 'all' = sum of the surgeries; one lone
+    # withheld surgery row would be recovered by subtraction, so withhold another with it.
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(records):
+        if r["surgery"] != "all":
+            groups.setdefault((r["instrument"], r["timepoint"]), []).append(i)
+    for members in groups.values():
+        hit = [i for i in members if hide[i]]
+        if len(hit) == 1:
+            others = [i for i in members if not hide[i] and int(records[i]["eligible"]) > 0]
+            if others:
+                smallest = min(others, key=lambda i: int(records[i]["eligible"]))
+                hide[smallest] = set(counted)
     rows = []
-    for r in frame.itertuples(index=False):
-        eligible = int(r.eligible)
-        counts: dict[str, int | None] = {
-            "preoperative": int(r.preoperative), "postoperative": int(r.postoperative),
-            "paired": int(r.paired)}
-        suppressed = eligible < min_cell
-        for key, value in counts.items():
-            if value is not None and 0 < value < min_cell:
-                counts[key] = None
-                suppressed = True
-        shown_eligible = None if eligible < min_cell else eligible
+    for i, r in enumerate(records):
+        shown: dict[str, int | None] = {k: None if k in hide[i] else int(r[k]) for k in counted}
         rows.append(CompletenessRow(
-            instrument=str(r.instrument), timepoint=str(r.timepoint), eligible=shown_eligible,
-            **counts,
-            preoperative_pct=_pct(counts["preoperative"], shown_eligible),
-            postoperative_pct=_pct(counts["postoperative"], shown_eligible),
-            paired_pct=_pct(counts["paired"], shown_eligible),
-            suppressed=suppressed))
+            instrument=str(r["instrument"]), timepoint=str(r["timepoint"]),
+            surgery=str(r["surgery"]), **shown,
+            preoperative_pct=_pct(shown["preoperative"], shown["eligible"]),
+            postoperative_pct=_pct(shown["postoperative"], shown["eligible"]),
+            paired_pct=_pct(shown["paired"], shown["eligible"]),
+            suppressed=bool(hide[i])))
     return rows
 
 
