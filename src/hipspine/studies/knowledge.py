@@ -25,6 +25,7 @@ class Suppression(Sourced):
 class Completeness(Sourced):
     preoperative: str
     postoperative: list[str]
+    paired_target_pct: float = Field(ge=0, le=100)
 
 
 class Responders(Sourced):

@@ -198,6 +198,7 @@ class StudySummary(_Model):
     data_cutoff: str | None
     filters: StudyFilters
     min_cell: int
+    paired_target_pct: float
     suppression: Cited
     confidence_level: float
     strategy_source: str
@@ -699,6 +700,7 @@ def study_summary(engine: Engine, filters: StudyFilters | None = None,
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         database=_database_label(engine), data_cutoff=as_of.isoformat() if as_of else None,
         filters=filters, min_cell=min_cell,
+        paired_target_pct=defaults.completeness.paired_target_pct,
         suppression=Cited(citation=defaults.suppression.citation,
                           verified=defaults.suppression.verified,
                           note=defaults.suppression.note),
