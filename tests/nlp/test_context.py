@@ -83,3 +83,20 @@ IMPRESSION: Severe L4-5 central canal stenosis."""
         "severity": "severe", "levels": ["L3-L4", "L4-L5"], "type": "central"}
     assert reading.imaging.spondylolisthesis is not None
     assert reading.imaging.spondylolisthesis.model_dump() == {"level": "L4-L5", "grade": 1}
+
+
+def test_indication_and_history_sections_never_fill_fields() -> None:
+    report = ("CLINICAL HISTORY: Right hip osteoarthritis. Severe lumbar stenosis at L4-5.\n"
+              "TECHNIQUE: AP pelvis.\n"
+              "FINDINGS: Mild joint space narrowing of the left hip.")
+    reading = read_report(report)
+    assert reading.imaging.hip_oa is not None
+    assert reading.imaging.hip_oa.model_dump() == {"side": "left", "kellgren_lawrence": 2}
+    assert reading.imaging.lumbar_stenosis is None
+    assert any(e.value.get("section") for e in reading.evidence)
+
+
+def test_sections_on_one_line() -> None:
+    reading = read_report("INDICATION: evaluate for hip OA. FINDINGS: Severe left hip OA.")
+    assert reading.imaging.hip_oa is not None
+    assert reading.imaging.hip_oa.model_dump() == {"side": "left", "kellgren_lawrence": 4}

@@ -82,6 +82,8 @@ def _render_reading(reading: dict[str, Any]) -> None:
         console.print("\n[bold]Evidence[/]")
     for ev in reading["evidence"]:
         flags = [f for f in ("negated", "uncertain", "historical") if ev.get(f)]
+        if ev.get("value", {}).get("section"):
+            flags.append("indication/history section")
         tag = f" [yellow]({', '.join(flags)})[/]" if flags else ""
         console.print(f"  {ev['field']}{tag}: {escape(ev['text'])}")
     console.print(f"\n[dim]engine {reading['engine_version']}, "

@@ -25,9 +25,15 @@ class ContextRule(KBModel):
     pattern: str
 
 
+class Sections(KBModel):
+    not_findings: str
+    findings: str
+
+
 class ContextFile(KBModel):
     evidence: Evidence
     clause_breaks: str
+    sections: Sections
     rules: list[ContextRule]
 
 
@@ -125,6 +131,8 @@ class NlpKnowledge:
         self.lumbar = lumbar
         self.exam = exam
         self.clause_breaks = _rx(context.clause_breaks)
+        self.section_not_findings = _rx(context.sections.not_findings)
+        self.section_findings = _rx(context.sections.findings)
         self.context_rules = [(r, _rx(r.pattern)) for r in context.rules]
         self.severity_words = [(w.step, _rx(w.pattern)) for w in vocabulary.severity_words]
         any_word = "|".join(f"(?:{w.pattern})" for w in vocabulary.severity_words)

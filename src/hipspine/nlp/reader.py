@@ -93,14 +93,15 @@ class Mention:
     levels: list[str] = dataclass_field(default_factory=list)
     grade: int | None = None
     normal: bool = False
+    in_findings: bool = True
 
     @property
     def asserted(self) -> bool:
-        return not (self.mods.negated or self.mods.uncertain or self.normal)
+        return self.in_findings and not (self.mods.negated or self.mods.uncertain or self.normal)
 
     @property
     def denied(self) -> bool:
-        return (self.mods.negated or self.normal) and not self.mods.uncertain
+        return self.in_findings and (self.mods.negated or self.normal) and not self.mods.uncertain
 
     def evidence(self) -> EvidenceItem:
         value: dict[str, object] = {}
@@ -110,6 +111,8 @@ class Mention:
                 value[key] = v
         if self.levels:
             value["levels"] = list(self.levels)
+        if not self.in_findings:
+            value["section"] = "indication_or_history"  # read, never used to fill a field
         return EvidenceItem(field=self.field, text=self.sentence,
                             negated=self.mods.negated or self.normal,
                             uncertain=self.mods.uncertain, historical=self.mods.historical,
@@ -146,6 +149,7 @@ def find_mentions(report: str, kb: NlpKnowledge, source: str | None = None) -> l
             carried_side = side_here[-1][0]
         for m in found:
             m.source = source
+            m.in_findings = sentence.in_findings
         mentions.extend(found)
     return mentions
 

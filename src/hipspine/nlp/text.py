@@ -31,11 +31,13 @@ class Sentence:
     start: int
     heading_levels: tuple[str, ...]
     previous_levels: tuple[str, ...] = ()  # the level of the clause before a semicolon
+    in_findings: bool = True  # False under an indication/history/technique heading
 
 
 def split_sentences(text: str, kb: NlpKnowledge) -> list[Sentence]:
     """Sentences in reading order; a line starting "L4-5:" sets the level for its sentences."""
     out: list[Sentence] = []
+    in_findings = True
     for line_match in re.finditer(r"[^\n]+", text):
         line = line_match.group(0)
         prefix = _LEVEL_PREFIX.match(line)
@@ -50,7 +52,12 @@ def split_sentences(text: str, kb: NlpKnowledge) -> list[Sentence]:
                 continue
             own = _LEVEL_PREFIX.match(stripped)
             levels = tuple(levels_in(own.group("levels"), kb)) if own else heading
-            out.append(Sentence(stripped, line_match.start() + idx, levels, previous))
+            if kb.section_not_findings.match(stripped):
+                in_findings = False
+            elif kb.section_findings.match(stripped):
+                in_findings = True
+            out.append(Sentence(stripped, line_match.start() + idx, levels, previous,
+                                in_findings))
             after_semicolon = line[pos:pos + 1] == ";"
             previous = tuple(levels_in(stripped, kb)) if after_semicolon else ()
     return out
