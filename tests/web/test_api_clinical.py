@@ -88,3 +88,14 @@ def test_assessment_stored_on_episode(clinician: TestClient,
     bad = clinician.post(f"/api/v1/episodes/{ep['id']}/assessments",
                          json={"format": "hipspine.case/1", "age": "old"})
     assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "age"
+
+
+def test_docs_work_offline(anon: TestClient) -> None:
+    docs = anon.get("/docs")
+    assert docs.status_code == 200
+    assert "/static/swagger/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower() and "https://" not in docs.text
+    assert anon.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
+    spec = anon.get("/api/v1/openapi.json").json()
+    assert {"/api/v1/assess", "/api/v1/plan", "/api/v1/spinopelvic",
+            "/api/v1/patients"} <= set(spec["paths"])
