@@ -100,3 +100,12 @@ def test_sections_on_one_line() -> None:
     reading = read_report("INDICATION: evaluate for hip OA. FINDINGS: Severe left hip OA.")
     assert reading.imaging.hip_oa is not None
     assert reading.imaging.hip_oa.model_dump() == {"side": "left", "kellgren_lawrence": 4}
+
+
+def test_unanchored_degeneration_counts_for_the_hip_only_in_hip_reports() -> None:
+    lumbar = ("MRI lumbar spine. L4-5: disc bulge. L5-S1: facet arthropathy. "
+              "Mild degenerative change. The visualised pelvis is unremarkable.")
+    assert read_report(lumbar).imaging.hip_oa is None
+    pelvis = "AP pelvis and lateral left hip. Mild degenerative change."
+    found = read_report(pelvis).imaging.hip_oa
+    assert found is not None and found.kellgren_lawrence == 2

@@ -136,7 +136,10 @@ def read_report(text: str | Iterable[str], kb: NlpKnowledge | None = None,
 def find_mentions(report: str, kb: NlpKnowledge, source: str | None = None) -> list[Mention]:
     """Every hip, stenosis, listhesis and arthroplasty statement in one report."""
     sentences = split_sentences(report, kb)
-    report_is_hip = bool(kb.hip_anchor.search(report))
+    # an unanchored sentence ("Mild degenerative change.") is about the hip only in a report
+    # that is mostly about the hip, not in a lumbar MRI that mentions the pelvis once
+    hip_words = len(kb.hip_anchor.findall(report))
+    report_is_hip = hip_words > 0 and hip_words >= len(kb.other_anchor.findall(report))
     mentions: list[Mention] = []
     carried_side: str | None = None
     for sentence in sentences:
