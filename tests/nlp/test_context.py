@@ -109,3 +109,15 @@ def test_unanchored_degeneration_counts_for_the_hip_only_in_hip_reports() -> Non
     pelvis = "AP pelvis and lateral left hip. Mild degenerative change."
     found = read_report(pelvis).imaging.hip_oa
     assert found is not None and found.kellgren_lawrence == 2
+
+
+@pytest.mark.parametrize("text", ["Bilateral hip OA, R>L.", "Moderate hip OA, worse on the left.",
+                                  "Hip osteoarthritis, left greater than right."])
+def test_side_comparisons_mean_both_hips(text: str) -> None:
+    found = read_report(text).imaging.hip_oa
+    assert found is not None and found.side == "bilateral"
+
+
+def test_meyerding_grade_without_the_word_grade() -> None:
+    found = read_report("Spondylolisthesis L5/S1 Meyerding II.").imaging.spondylolisthesis
+    assert found is not None and found.model_dump() == {"level": "L5-S1", "grade": 2}

@@ -51,6 +51,7 @@ class VocabularyFile(KBModel):
     severity_words: list[SeverityWord]
     range_pattern: str
     sides: list[SideWord]
+    side_comparison: str
     level_pattern: str
     single_vertebra_pattern: str
 
@@ -139,6 +140,7 @@ class NlpKnowledge:
         self.any_severity = _rx(any_word)
         self.severity_range = _rx(vocabulary.range_pattern.replace("{word}", any_word))
         self.sides = [(s.side, _rx(s.pattern)) for s in vocabulary.sides]
+        self.side_comparison = _rx(vocabulary.side_comparison)
         self.level = _rx(vocabulary.level_pattern)
         self.single_vertebra = _rx(vocabulary.single_vertebra_pattern)
         self.hip_anchor = _rx(hip.hip_anchor)

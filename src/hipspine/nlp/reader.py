@@ -217,7 +217,11 @@ def _hip_mentions(sentence: Sentence, ctx: SentenceContext, kb: NlpKnowledge,
 
 
 def _sides(text: str, kb: NlpKnowledge) -> list[tuple[str, int, int]]:
-    found = [(side, m.start(), m.end()) for side, rx in kb.sides for m in rx.finditer(text)]
+    """Side words in order; a comparison ("R>L", "worse on the left") means both sides."""
+    compared = [(m.start(), m.end()) for m in kb.side_comparison.finditer(text)]
+    found = [("bilateral", s, e) for s, e in compared]
+    found += [(side, m.start(), m.end()) for side, rx in kb.sides for m in rx.finditer(text)
+              if not any(s <= m.start() < e for s, e in compared)]
     return sorted(found, key=lambda s: s[1])
 
 
@@ -385,7 +389,7 @@ def _listhesis_grade(text: str, start: int, end: int, ctx: SentenceContext,
     clause = text[c_start:c_end]
     best: tuple[int, int] | None = None
     for m in kb.listhesis_grade.finditer(clause):
-        g = (m.group("grade") or m.group("grade2")).lower()
+        g = (m.group("grade") or m.group("grade2") or m.group("grade3")).lower()
         grade = int(g) if g.isdigit() else _ROMAN[g]
         dist = _gap(start - c_start, end - c_start, m.start(), m.end())
         if best is None or dist < best[0]:
