@@ -42,6 +42,20 @@ def test_app_logs_carry_no_identifiers(clinician: TestClient,
     assert "LOGPSEUDO-8" not in caplog.text
 
 
+def test_uvicorn_access_format_survives_the_filter() -> None:
+    from uvicorn.logging import AccessFormatter
+
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                               '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", "/patients/PSEUDO-42?mrn=1234567",
+                                "1.1", 200), None)
+    RedactIdentifiers().filter(record)
+    line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s',
+                           use_colors=False).format(record)
+    assert "PSEUDO-42" not in line and "1234567" not in line
+    assert "/patients/{id}?{query}" in line
+
+
 def test_filter_is_installed_on_server_loggers(app: object) -> None:
     for name in ("uvicorn.access", "uvicorn.error", "hipspine"):
         assert any(isinstance(f, RedactIdentifiers) for f in logging.getLogger(name).filters)

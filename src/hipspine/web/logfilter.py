@@ -34,16 +34,32 @@ def redact(text: str) -> str:
 
 
 class RedactIdentifiers(logging.Filter):
-    """A logging filter that rewrites each record's message through `redact`."""
+    """A logging filter that masks identifiers in each record's message and arguments.
+
+    Arguments stay a tuple where they were one: uvicorn's access formatter unpacks them.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record: keep only its template
-            message = str(record.msg)
-        record.msg = redact(message)
-        record.args = None
+        args = record.args
+        if isinstance(args, tuple) and args:
+            record.args = tuple(_redact_arg(a) for a in args)
+            if isinstance(record.msg, str):
+                record.msg = redact(record.msg)
+        elif isinstance(args, dict) and args:
+            record.args = {k: _redact_arg(v) for k, v in args.items()}
+            if isinstance(record.msg, str):
+                record.msg = redact(record.msg)
+        else:
+            record.msg = redact(str(record.msg))
+            record.args = None
         return True
+
+
+def _redact_arg(value: object) -> object:
+    """Numbers stay numbers (for %d); anything else is masked as text (URLs, paths, ids)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return redact(str(value))
 
 
 _FILTER = RedactIdentifiers()
