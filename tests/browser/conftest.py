@@ -46,7 +46,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     app = create_app(WebSettings(secret_key="browser-tests", login_max_attempts=50),
                      engine=engine)
     port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    # "info" runs the access log through the identifier filter, as `hipspine serve` does.
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
