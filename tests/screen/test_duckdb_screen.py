@@ -165,3 +165,22 @@ def test_any_seed_worklist_equals_planted_truth(tmp_path_factory: pytest.TempPat
     folder = tmp_path_factory.mktemp("seeded")
     truth = write_synthetic_export(folder, patients=patients, seed=seed)
     assert _by_patient(screen_export(folder).rows) == {p: c for p, c in truth.items() if c}
+
+
+def test_long_evidence_is_capped_with_a_count_of_the_rest(tmp_path: Path) -> None:
+    tha = {"resourceType": "Procedure", "id": "p1", "status": "completed",
+           "subject": {"reference": "Patient/x"}, "performedDateTime": "2020-01-01",
+           "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "27130"}]}}
+    ratings = [{"resourceType": "Observation", "id": f"o{i}", "status": "final",
+                "subject": {"reference": "Patient/x"}, "valueQuantity": {"value": 5},
+                "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+                "effectiveDateTime": f"2021-{i % 12 + 1:02d}-{i % 28 + 1:02d}"}
+               for i in range(40)]
+    (tmp_path / "Procedure.ndjson").write_text(json.dumps(tha) + "\n")
+    (tmp_path / "Observation.ndjson").write_text("\n".join(json.dumps(r) for r in ratings))
+    (row,) = screen_export(tmp_path).rows
+    assert row.category == "failed_single_organ_treatment"
+    items = row.evidence.split(" | ")
+    assert len(items) == 26 and items[-1] == "(+16 more)"
+    assert items[0].startswith("2020-01-01 Procedure 27130")
+    assert (row.first_seen, row.last_seen) == ("2020-01-01", "2021-12-24")

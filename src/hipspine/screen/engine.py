@@ -111,7 +111,7 @@ def _run_duckdb(files: dict[str, list[Path]], rules: ScreenRules, step: Progress
         for name, select in _statements(rules, d):
             con.execute(f"CREATE TABLE {name} AS {select}")
         step("building worklist")
-        rows = con.execute(sql.worklist_sql(d)).fetchall()
+        rows = con.execute(sql.worklist_sql(d, rules.evidence_items_max)).fetchall()
         step("counting resources")
         for rtype, paths in files.items():
             if paths:
@@ -219,7 +219,8 @@ def _run_spark(files: dict[str, list[Path]], rules: ScreenRules, step: Progress,
                 table = table.cache()
             table.createOrReplaceTempView(name)
         step("building worklist")
-        rows = [tuple(r) for r in spark.sql(sql.worklist_sql(d)).collect()]
+        worklist = spark.sql(sql.worklist_sql(d, rules.evidence_items_max))
+        rows = [tuple(r) for r in worklist.collect()]
         step("counting resources")
         counts = " + ".join(f"(SELECT count(*) FROM raw_{t})" for t in frames) or "0"
         count = int(spark.sql(f"SELECT {counts} AS n").collect()[0][0])

@@ -68,6 +68,7 @@ class Category(KBModel):
 class ScreenRules(KBModel):
     evidence: Evidence
     excluded_statuses: list[str]
+    evidence_items_max: int = Field(default=25, ge=1)
     signals: list[Signal]
     groups: dict[str, list[str]]
     categories: list[Category]

@@ -21,7 +21,7 @@ from hipspine.screen.rules import Category, Rule, ScreenRules
 class Dialect:
     name: str
     days_between: str      # days from {a} to {b}
-    join_sorted: str       # distinct values of {x}, sorted, joined by ' | '
+    join_sorted: str       # distinct values of {x}, sorted, the first {n} joined by ' | '
     regex_match: str       # {x} matches the pattern {p}
     first_element: str     # first element of the array {x}
     explode: str           # set-returning function: one row per element of an array
@@ -34,7 +34,7 @@ class Dialect:
 DUCKDB = Dialect(
     name="duckdb",
     days_between="datediff('day', {a}, {b})",
-    join_sorted="array_to_string(list_sort(list_distinct(list({x}))), ' | ')",
+    join_sorted="array_to_string(list_slice(list_sort(list_distinct(list({x}))), 1, {n}), ' | ')",
     regex_match="regexp_matches({x}, {p})",
     first_element="{x}[1]",
     explode="unnest",
@@ -47,7 +47,7 @@ DUCKDB = Dialect(
 SPARK = Dialect(
     name="spark",
     days_between="datediff({b}, {a})",
-    join_sorted="array_join(array_sort(collect_set({x})), ' | ')",
+    join_sorted="array_join(slice(array_sort(collect_set({x})), 1, {n}), ' | ')",
     regex_match="({x} RLIKE {p})",
     first_element="{x}[0]",
     explode="explode",
@@ -245,11 +245,14 @@ def category_signal_rows(rules: ScreenRules) -> list[tuple[str, str]]:
     return sorted(set(rows))
 
 
-def worklist_sql(d: Dialect) -> str:
-    """worklist(patient_id, category, evidence, first_seen, last_seen)."""
+def worklist_sql(d: Dialect, max_items: int = 25) -> str:
+    """worklist(patient_id, category, evidence, first_seen, last_seen); evidence lists the
+    first `max_items` records by date and says how many more there are."""
+    more = (f"CASE WHEN count(DISTINCT f.item) > {max_items} THEN concat(' | (+', "
+            f"CAST(count(DISTINCT f.item) - {max_items} AS STRING), ' more)') ELSE '' END")
     return (
         "SELECT h.patient_id, h.category, "
-        f"{d.join_sorted.format(x='f.item')} AS evidence, "
+        f"concat({d.join_sorted.format(x='f.item', n=max_items)}, {more}) AS evidence, "
         "CAST(MIN(f.day) AS STRING) AS first_seen, CAST(MAX(f.day) AS STRING) AS last_seen "
         "FROM hits h JOIN category_signals cs ON cs.category = h.category "
         "JOIN facts f ON f.patient_id = h.patient_id AND f.signal = cs.signal "
