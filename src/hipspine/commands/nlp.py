@@ -26,7 +26,8 @@ class DefaultCommandGroup(TyperGroup):
 def register(app: typer.Typer) -> None:
     nlp = typer.Typer(cls=DefaultCommandGroup, no_args_is_help=True,
                       help="Read radiology reports into imaging fields (hip OA grade and side, "
-                           "lumbar stenosis, spondylolisthesis), with negation and hedging.")
+                           "lumbar stenosis, spondylolisthesis), with negation and hedging. "
+                           "`hipspine nlp REPORT.txt|-` runs `nlp read`.")
 
     @nlp.command("read")
     def read_command(

@@ -20,7 +20,8 @@ class _ScreenGroup(DefaultCommandGroup):
 def register(app: typer.Typer) -> None:
     screen = typer.Typer(cls=_ScreenGroup, no_args_is_help=True,
                          help="Screen a Bulk FHIR export for patients whose hip or spine problem "
-                              "may have been missed; write a worklist CSV.")
+                              "may have been missed; write a worklist CSV. "
+                              "`hipspine screen EXPORT_DIR --out worklist.csv` runs `screen run`.")
 
     @screen.command("run")
     def run_command(
@@ -37,8 +38,7 @@ def register(app: typer.Typer) -> None:
         output_format: OutputFormat = typer.Option(OutputFormat.text, "--format",
                                                    help="text or json summary"),
     ) -> None:
-        """Screen EXPORT_DIR and write the worklist (patient_id, category, evidence,
-        first_seen, last_seen)."""
+        """Screen EXPORT_DIR; write patient_id, category, evidence, first_seen, last_seen."""
         from hipspine.screen import screen_export, write_worklist
 
         if engine not in ("duckdb", "spark"):
@@ -68,8 +68,7 @@ def register(app: typer.Typer) -> None:
         patients: int = typer.Option(1000, "--patients", min=1, help="Number of patients."),
         seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same export)."),
     ) -> None:
-        """Write a synthetic Bulk FHIR export with planted cases of every category, and
-        planted.csv listing what a correct worklist contains."""
+        """Write a synthetic export with planted cases of every category, and planted.csv."""
         from hipspine.screen.synth_export import write_synthetic_export
 
         truth = write_synthetic_export(out_dir, patients=patients, seed=seed)
