@@ -67,6 +67,7 @@ async def load(url: str, body: dict, headers: dict, total: int) -> dict:
 
     latencies: list[float] = []
     errors = 0
+    kinds: dict[str, int] = {}
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(total):
         queue.put_nowait(i)
@@ -83,8 +84,12 @@ async def load(url: str, body: dict, headers: dict, total: int) -> dict:
                 try:
                     r = await client.post(url, json=body, headers=headers)
                     ok = r.status_code == 200
-                except httpx.HTTPError:
+                    kind = f"HTTP {r.status_code}"
+                except httpx.HTTPError as exc:
                     ok = False
+                    kind = type(exc).__name__
+                if not ok:
+                    kinds[kind] = kinds.get(kind, 0) + 1
                 latencies.append(time.perf_counter() - start)
                 errors += 0 if ok else 1
 
@@ -92,7 +97,8 @@ async def load(url: str, body: dict, headers: dict, total: int) -> dict:
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
         elapsed = time.perf_counter() - began
     latencies.sort()
-    return {"requests": total, "errors": errors, "throughput": total / elapsed,
+    return {"requests": total, "errors": errors, "error_kinds": kinds,
+            "throughput": total / elapsed,
             "p50_ms": statistics.median(latencies) * 1000,
             "p99_ms": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000}
 
@@ -144,6 +150,9 @@ def main() -> int:
     p99_ratio = assess["p99_ms"] / trivial["p99_ms"]
     print(f"{'ratio assess/trivial':<22}{assess['throughput'] / trivial['throughput']:>10.2f}"
           f"{assess['p50_ms'] / trivial['p50_ms']:>10.2f}{p99_ratio:>10.2f}")
+    for name, r in (("trivial", trivial), ("assess", assess)):
+        if r["error_kinds"]:
+            print(f"errors on {name}: {r['error_kinds']}")
     verdict = "met" if p99_ratio <= 3 and assess["errors"] == 0 else "NOT met"
     print(f"target p99 within 3x of trivial and zero errors: {verdict}")
     return 0
