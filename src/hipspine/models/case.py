@@ -27,8 +27,10 @@ TreatmentType = Literal[
 TreatmentTarget = Literal["hip", "spine", "other"]
 StenosisSeverity = Literal["none", "mild", "moderate", "severe"]
 StenosisType = Literal["central", "lateral_recess", "foraminal"]
-LumbarLevel = Annotated[str, Field(pattern=r"^(T12|L[1-5])-(L[1-5]|S1)$",
-                                   description="A lumbar motion segment such as 'L4-L5' or 'L5-S1'")]
+LumbarLevel = Annotated[str, Field(
+    pattern=r"^(T12|L[1-5])-(L[1-5]|S1)$",
+    description="A lumbar motion segment such as 'L4-L5' or 'L5-S1'",
+)]
 
 Percent = Annotated[float, Field(ge=0, le=100)]
 Flag = bool | None
@@ -105,7 +107,8 @@ class Exam(_Strict):
     hip_flexion_contracture: Flag = None
     sij_provocation_positive_count: Annotated[int, Field(ge=0, le=5)] | None = None
     peripheral_pulses_normal: Flag = None
-    single_leg_stance_lateral_hip_pain: Flag = None  # 30-s single-leg stance reproduces lateral hip pain
+    # 30-s single-leg stance reproduces lateral hip pain (gluteal tendinopathy screen)
+    single_leg_stance_lateral_hip_pain: Flag = None
     symptoms_provoked_by_bending_forward: Flag = None  # Konno 2007 exam item (-1)
     symptoms_provoked_by_bending_backward: Flag = None  # Konno 2007 exam item (+1)
     active_hip_flexion_lateral_pain: Flag = None  # Sutlive 2008 item 2
