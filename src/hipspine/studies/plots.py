@@ -72,7 +72,11 @@ def trajectory_svg(points: Sequence[TrajectoryPoint], instrument: str,
     better = "" if higher_is_better is None else (" (higher is better)" if higher_is_better
                                                   else " (lower is better)")
     ax.set_ylabel(f"{instrument.upper()} mean score, 95% CI{better}")
-    ax.legend(frameon=False, fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(frameon=False, fontsize=8)
+    else:  # every cell withheld (small-cell suppression) or no follow-up yet
+        ax.text(0.5, 0.5, "no cell large enough to show", ha="center", va="center",
+                transform=ax.transAxes, fontsize=9, color="#555555")
     return _svg(fig)
 
 
