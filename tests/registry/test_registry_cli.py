@@ -39,7 +39,8 @@ def test_where_migrate_import_export(db_url, tmp_path):
     assert doc["synthetic_rows"] == 0
 
 
-def test_bad_import_exits_2_and_names_row_and_field(db_url, tmp_path):
+def test_bad_import_exits_2_and_names_row_and_field(tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'cli.sqlite'}"  # the CLI path is the same on both
     path = tmp_path / "bad.csv"
     path.write_text(CSV.replace("odi,", "odx,"))
     out = run(db_url, "registry", "import", str(path))
@@ -49,6 +50,7 @@ def test_bad_import_exits_2_and_names_row_and_field(db_url, tmp_path):
     assert exported["rows"] == []
 
 
-def test_missing_file_exits_2(db_url):
+def test_missing_file_exits_2(tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
     out = run(db_url, "registry", "import", "/nonexistent/file.csv")
     assert out.returncode == 2 and "path" in out.stderr

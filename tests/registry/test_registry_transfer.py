@@ -155,7 +155,7 @@ def test_killed_import_leaves_only_whole_committed_data(engine, db_url, tmp_path
     import_rows(engine, SMALL)  # committed before the crash: must survive intact
     before = table_counts(engine)
     big = tmp_path / "big.json"
-    _big_import_file(big, patients=3000, proms_each=20)
+    _big_import_file(big, patients=2500, proms_each=20)
     env = {**os.environ, "HIPSPINE_DATABASE_URL": db_url}
     proc = subprocess.Popen([sys.executable, "-m", "hipspine.cli", "registry", "import",
                              str(big)], env=env, stdout=subprocess.PIPE,
