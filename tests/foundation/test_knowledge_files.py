@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from hipspine.kb import knowledge_files, knowledge_version, load_references, read_yaml
-
-
-def _citations(node: Any) -> list[str]:
-    found: list[str] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "citation" and isinstance(value, str):
-                found.append(value)
-            elif key == "citations" and isinstance(value, list):
-                found.extend(v for v in value if isinstance(v, str))
-            else:
-                found.extend(_citations(value))
-    elif isinstance(node, list):
-        for value in node:
-            found.extend(_citations(value))
-    return found
+from hipspine.kb import (
+    citations_in,
+    knowledge_files,
+    knowledge_version,
+    load_references,
+    read_yaml,
+)
 
 
 def test_version_is_set() -> None:
@@ -33,7 +21,7 @@ def test_every_citation_resolves() -> None:
         (path, key)
         for path in knowledge_files()
         if not path.startswith("references/")
-        for key in _citations(read_yaml(path))
+        for key in citations_in(read_yaml(path))
         if key not in refs
     ]
     assert dangling == []
@@ -43,3 +31,8 @@ def test_references_are_locatable() -> None:
     for ref in load_references().values():
         assert ref.doi or ref.pmid or ref.pmcid or ref.url, ref.id
         assert 1900 < ref.year <= 2026, ref.id
+
+
+def test_citations_found_in_plain_yaml_and_nested_lists() -> None:
+    doc = {"a": [{"citation": "x"}, {"b": {"citations": ["y", "z"]}}], "note": "citation"}
+    assert citations_in(doc) == ["x", "y", "z"]

@@ -33,6 +33,7 @@ AREA_LOADERS: tuple[str, ...] = (
     "hipspine.ehr.valuesets:load_valuesets",
     "hipspine.ehr.valuesets:load_code_systems",
     "hipspine.ehr.fhir_in:load_observation_map",
+    "hipspine.ehr.fhir_in:load_report_rules",
     "hipspine.ehr.fhir_out:load_prom_codes",
     "hipspine.ehr.cds.cards:load_card_rules",
 )
@@ -129,8 +130,7 @@ def check_all() -> list[tuple[str, str]]:
                 model = getattr(importlib.import_module(module), name)
                 load_section(relpath, model)
             elif not relpath.startswith("references/"):
-                data = read_yaml(relpath)
-                _check_plain(data, relpath, check_citations)
+                check_citations(read_yaml(relpath), relpath)
         except HipspineError as exc:
             problems.append((relpath, str(exc)))
         except ImportError as exc:
@@ -139,8 +139,9 @@ def check_all() -> list[tuple[str, str]]:
         module, _, name = target.partition(":")
         try:
             loader = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            continue  # that area has not shipped its loader yet: nothing registered
+        except (ImportError, AttributeError) as exc:
+            problems.append((target, f"loader not importable: {exc}"))
+            continue
         cache_clear = getattr(loader, "cache_clear", None)
         if cache_clear is not None:
             cache_clear()
@@ -151,32 +152,6 @@ def check_all() -> list[tuple[str, str]]:
         except Exception as exc:  # a loader crashing is a knowledge defect to report
             problems.append((target, f"{type(exc).__name__}: {exc}"))
     return problems
-
-
-def _check_plain(data: Any, relpath: str, check: Any) -> None:
-    from hipspine.errors import KnowledgeBaseError
-    from hipspine.kb.loader import load_references
-
-    refs = load_references()
-    for key in _citations(data):
-        if key not in refs:
-            raise KnowledgeBaseError(f"{relpath}: citation {key!r} is not in knowledge/references")
-
-
-def _citations(node: Any) -> list[str]:
-    found: list[str] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "citation" and isinstance(value, str):
-                found.append(value)
-            elif key == "citations" and isinstance(value, list):
-                found.extend(v for v in value if isinstance(v, str))
-            else:
-                found.extend(_citations(value))
-    elif isinstance(node, list):
-        for value in node:
-            found.extend(_citations(value))
-    return found
 
 
 def _render(rows: list[dict[str, Any]]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from hipspine.kb.loader import (
     KNOWLEDGE_ROOT,
+    citations_in,
     knowledge_files,
     knowledge_version,
     load_references,
@@ -27,6 +28,7 @@ __all__ = [
     "KBModel",
     "Reference",
     "Verification",
+    "citations_in",
     "knowledge_files",
     "knowledge_version",
     "load_references",

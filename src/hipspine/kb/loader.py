@@ -98,25 +98,34 @@ def load_section(relpath: str, model: type[M]) -> M:
 def check_citations(obj: Any, where: str) -> None:
     """Raise if any `citation`/`citations` value in `obj` names no known reference."""
     refs = load_references()
-    for key in _iter_citations(obj):
+    for key in citations_in(obj):
         if key not in refs:
             raise KnowledgeBaseError(f"{where}: citation {key!r} is not in knowledge/references")
 
 
-def _iter_citations(obj: Any) -> Any:
-    if isinstance(obj, BaseModel):
-        for name in type(obj).model_fields:
-            value = getattr(obj, name)
-            if name in _CITATION_FIELDS:
-                if isinstance(value, str):
-                    yield value
-                elif isinstance(value, (list, tuple)):
-                    yield from (v for v in value if isinstance(v, str))
-            else:
-                yield from _iter_citations(value)
-    elif isinstance(obj, dict):
-        for value in obj.values():
-            yield from _iter_citations(value)
-    elif isinstance(obj, (list, tuple)):
-        for value in obj:
-            yield from _iter_citations(value)
+def citations_in(obj: Any) -> list[str]:
+    """Every citekey under a `citation`/`citations` field, in a model or in plain parsed YAML."""
+    found: list[str] = []
+
+    def add(name: str, value: Any) -> None:
+        if name in _CITATION_FIELDS:
+            if isinstance(value, str):
+                found.append(value)
+            elif isinstance(value, (list, tuple)):
+                found.extend(v for v in value if isinstance(v, str))
+        else:
+            walk(value)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, BaseModel):
+            for name in type(node).model_fields:
+                add(name, getattr(node, name))
+        elif isinstance(node, dict):
+            for name, value in node.items():
+                add(str(name), value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value)
+
+    walk(obj)
+    return found
