@@ -33,6 +33,14 @@ def red_flags(ck: CompiledKnowledge, case: Case) -> list[dict[str, Any]]:
     return found
 
 
+def red_flag_work_up(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A fired red flag's own action comes before any test of the pain source."""
+    return [{"test": flag["action"], "kind": "red_flag", "citation": flag["citation"],
+             "why": f"Red flag ({flag['finding']}): this comes before any test that would "
+                    "only tell hip from spine."}
+            for flag in flags]
+
+
 def assess_case(case: Case, kb: AssessmentKnowledge, *, from_text: Iterable[str] = (),
                 instruments: Iterable[InstrumentResult] = (),
                 texts_not_read: Iterable[str] = ()) -> Assessment:
@@ -60,7 +68,7 @@ def assessment_payload(case: Case, kb: AssessmentKnowledge, *, from_text: Iterab
     acting = acting_sources(ck, prob, evidence)
     verdict = verdict_of(ck, acting)
     om, om_reason = offierski_macnab(ck, case, verdict, acting)
-    tests = rank_next_tests(ck, case, work, verdict, acting, states)
+    tests = red_flag_work_up(flags) + rank_next_tests(ck, case, work, verdict, acting, states)
     ordered = [work[s] for s in ck.source_ids]
     unverified = [f"{w.id}: {c.finding} ({c.citation})" for w in ordered
                   for c in w.contributions if not c.verified]

@@ -68,7 +68,7 @@ class NextTest(_Out):
     why: str
     expected_information_bits: float | None = None
     citation: str = ""
-    kind: Literal["history", "exam", "imaging", "test"] | None = None
+    kind: Literal["red_flag", "history", "exam", "imaging", "test"] | None = None
     chance_verdict_changes: float | None = Field(default=None, ge=0, le=1)
 
 
