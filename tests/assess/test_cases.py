@@ -92,6 +92,13 @@ def test_hip_flexion_contracture_is_secondary() -> None:
     assert a.offierski_macnab == "secondary"
 
 
+def test_red_flag_action_is_the_first_next_test() -> None:
+    a = _assess("cauda_equina")
+    assert a.next_tests[0].kind == "red_flag"
+    assert a.next_tests[0].test == a.red_flags[0].action
+    assert all(t.kind != "red_flag" for t in _assess("sacroiliac_joint_pain").next_tests)
+
+
 def test_spine_treated_as_hip_is_misdiagnosed() -> None:
     a = _assess("spine_treated_as_hip_misdiagnosed")
     assert a.verdict == "spine"
