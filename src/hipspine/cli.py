@@ -23,20 +23,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Each module exposes `register(app)`; missing modules are a packaging defect, not skipped.
+# Each module exposes `register(app)` and imports its heavy libraries only when run.
 COMMAND_MODULES = (
     "assess", "knowledge", "schema", "plan", "spinopelvic", "prom", "registry",
     "synth", "report", "serve", "fhir", "nlp", "screen",
 )
 
 for _name in COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(f"hipspine.commands.{_name}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"hipspine.commands.{_name}":
-            raise
-        continue
-    _module.register(app)
+    importlib.import_module(f"hipspine.commands.{_name}").register(app)
 
 
 def main() -> None:
