@@ -258,13 +258,17 @@ def _severity_before(text: str, start: int, ctx: SentenceContext, kb: NlpKnowled
 _AFTER = re.compile(
     r"\s*,?\s*(?:(?:worst|greatest|most\s+(?:severe|marked|pronounced))\s+)?"
     r"(?:(?:at|in|of|on)\s+(?:the\s+)?[\w/-]+(?:\s+(?:level|hip))?\s*)?"
-    r"(?:,|:|\bis\b|\bare\b|\bwas\b|\bappears?\b|\bwhich is\b|\bwhere it is\b)?\s*",
+    r"(?:(?:has|have)\s+(?:progressed|worsened|increased)(?:\s+since\s+(?:the\s+)?(?:prior|previous|last)"
+    r"(?:\s+\w+)?)?\s*(?:,|and)?\s*)?"
+    r"(?:,|:|\bis\b|\bare\b|\bwas\b|\bappears?\b|\bwhich is\b|\bwhere it is\b)?\s*"
+    r"(?:(?:now|currently|still)\s+)?",
     re.IGNORECASE)
 
 
 def _severity_after(text: str, end: int, kb: NlpKnowledge) -> Severity | None:
-    """A severity stated right after the finding: "stenosis at L4-5 is severe", "JSN, moderate"."""
-    after = text[end:end + 40]
+    """A severity stated right after the finding: "stenosis at L4-5 is severe", "JSN, moderate",
+    "OA of the left hip has progressed since the prior study and is now severe"."""
+    after = text[end:end + 80]
     m = _AFTER.match(after)
     rest = after[m.end():] if m else after
     w = kb.any_severity.match(rest)
