@@ -301,7 +301,7 @@ def _stenosis_mentions(sentence: Sentence, ctx: SentenceContext,
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
             taken.append((m.start(), m.end()))
-            step = _severity_before(text, m.start(), ctx, kb) or _severity_after(
+            step = _severity_before(text, m.start(), ctx, kb, m.end()) or _severity_after(
                 text, m.end(), kb)
             out.append(Mention("lumbar_stenosis", target.id, text, m.start(), m.end(),
                                ctx.modifiers(m.start(), m.end()), type=target.type,
