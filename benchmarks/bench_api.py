@@ -63,39 +63,53 @@ def free_port() -> int:
 
 
 async def load(url: str, body: dict, headers: dict, total: int) -> dict:
-    import httpx
+    """Closed-loop clients on raw asyncio HTTP/1.1 keep-alive connections with one
+    pre-encoded request: the client shares the cores with the server, so it must be cheap
+    (httpx cost more CPU than the endpoint under test)."""
+    import re
 
+    hostport, path = url.split("://", 1)[1].split("/", 1)
+    host, port = hostport.split(":")
+    payload = json.dumps(body).encode()
+    request = (f"POST /{path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: "
+               f"application/json\r\nContent-Length: {len(payload)}\r\n"
+               + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()
+    request += payload
     latencies: list[float] = []
     errors = 0
     kinds: dict[str, int] = {}
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(total):
-        queue.put_nowait(i)
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-        async def worker() -> None:
-            nonlocal errors
-            while True:
-                try:
-                    queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
+    remaining = [total]
+
+    async def worker() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while remaining[0] > 0:
+                remaining[0] -= 1
                 start = time.perf_counter()
                 try:
-                    r = await client.post(url, json=body, headers=headers)
-                    ok = r.status_code == 200
-                    kind = f"HTTP {r.status_code}"
-                except httpx.HTTPError as exc:
+                    writer.write(request)
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    status = int(head.split(b" ", 2)[1])
+                    found = re.search(rb"(?i)content-length: *(\d+)", head)
+                    await reader.readexactly(int(found[1]) if found else 0)
+                    ok = status == 200
+                    kind = f"HTTP {status}"
+                except (OSError, asyncio.IncompleteReadError) as exc:
                     ok = False
                     kind = type(exc).__name__
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, int(port))
                 if not ok:
                     kinds[kind] = kinds.get(kind, 0) + 1
                 latencies.append(time.perf_counter() - start)
                 errors += 0 if ok else 1
+        finally:
+            writer.close()
 
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        elapsed = time.perf_counter() - began
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    elapsed = time.perf_counter() - began
     latencies.sort()
     return {"requests": total, "errors": errors, "error_kinds": kinds,
             "throughput": total / elapsed,
