@@ -228,30 +228,28 @@ def list_proms(session: Session, patient_id: int,
 def store_assessment(session: Session, episode_id: int, assessment: BaseModel | dict[str, Any],
                      *, created_by: str | None = None) -> StoredAssessment:
     """Keep an assessment exactly as produced, with the versions that produced it."""
-    document = _document(assessment)
-    episode = _episode_of(session, episode_id)
-    engine_version, knowledge_version = _versions(document)
-    verdict = document.get("verdict")
-    row = StoredAssessment(episode_id=episode.id, document=document,
-                           verdict=verdict if isinstance(verdict, str) else None,
-                           engine_version=engine_version, knowledge_version=knowledge_version,
-                           created_by=created_by, synthetic=episode.synthetic)
-    session.add(row)
-    session.flush()
-    return row
+    return _store_document(session, StoredAssessment, episode_id, assessment, created_by)
 
 
 def store_plan(session: Session, episode_id: int, plan: BaseModel | dict[str, Any], *,
                created_by: str | None = None) -> StoredPlan:
     """Keep a plan exactly as produced, with the versions that produced it."""
-    document = _document(plan)
+    return _store_document(session, StoredPlan, episode_id, plan, created_by)
+
+
+_Stored = TypeVar("_Stored", StoredAssessment, StoredPlan)
+
+
+def _store_document(session: Session, table: type[_Stored], episode_id: int,
+                    produced: BaseModel | dict[str, Any], created_by: str | None) -> _Stored:
+    document = _document(produced)
     episode = _episode_of(session, episode_id)
     engine_version, knowledge_version = _versions(document)
     verdict = document.get("verdict")
-    row = StoredPlan(episode_id=episode.id, document=document,
-                     verdict=verdict if isinstance(verdict, str) else None,
-                     engine_version=engine_version, knowledge_version=knowledge_version,
-                     created_by=created_by, synthetic=episode.synthetic)
+    row = table(episode_id=episode.id, document=document,
+                verdict=verdict if isinstance(verdict, str) else None,
+                engine_version=engine_version, knowledge_version=knowledge_version,
+                created_by=created_by, synthetic=episode.synthetic)
     session.add(row)
     session.flush()
     return row
