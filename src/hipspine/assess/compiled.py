@@ -107,32 +107,32 @@ def _label(citation: str) -> str:
     return ref.short() if ref else citation
 
 
-def _likelihood(lk: Likelihood) -> CompiledLikelihood:
+def _likelihood(lk: Likelihood, assumed_sensitivity: float) -> CompiledLikelihood:
     lr_pos, lr_neg = lk.effective()
     note = None
     if lk.derived:
         note = (f"no published LR; derived from sensitivity {lk.sensitivity:g} and "
                 f"specificity {lk.specificity:g}: LR+ = sens/(1-spec), LR- = (1-sens)/spec")
-    sens, spec, assumed = _test_model(lr_pos, lr_neg)
+    sens, spec, assumed = _test_model(lr_pos, lr_neg, assumed_sensitivity)
     return CompiledLikelihood(lk.source, lr_pos, lr_neg, lk.citation, _label(lk.citation),
                               lk.verified != "unverified", note, sens, spec, assumed)
 
 
-ASSUMED_SENSITIVITY = 0.5
-"""Where only LR+ is published, the next-test model assumes 50% sensitivity (stated)."""
+def _test_model(lr_pos: float | None, lr_neg: float | None,
+                assumed_sensitivity: float) -> tuple[float, float, bool]:
+    """(sensitivity, specificity, assumed) consistent with the LR pair, for P(positive).
 
-
-def _test_model(lr_pos: float | None, lr_neg: float | None) -> tuple[float, float, bool]:
-    """(sensitivity, specificity, assumed) consistent with the LR pair, for P(positive)."""
+    With LR+ only, the sensitivity is the knowledge base's `next_tests.assumed_sensitivity`.
+    """
     if lr_pos is None or lr_pos <= 1:
         return 0.0, 1.0, True
     if lr_neg is not None and lr_neg < 1:
         spec = (lr_pos - 1) / (lr_pos - lr_neg)
         return lr_pos * (1 - spec), spec, False
-    return ASSUMED_SENSITIVITY, 1 - ASSUMED_SENSITIVITY / lr_pos, True
+    return assumed_sensitivity, 1 - assumed_sensitivity / lr_pos, True
 
 
-def _finding(f: Finding) -> CompiledFinding:
+def _finding(f: Finding, assumed_sensitivity: float) -> CompiledFinding:
     fields = tuple(dict.fromkeys(c.field for c in f.present_when + (f.absent_when or [])))
     return CompiledFinding(
         id=f.id, label=f.label, fields=fields,
@@ -140,7 +140,7 @@ def _finding(f: Finding) -> CompiledFinding:
         absent=compile_all(f.absent_when) if f.absent_when is not None else None,
         applies=compile_all(f.applies_when) if f.applies_when else None,
         group=f.group,
-        likelihoods=tuple(_likelihood(lk) for lk in f.likelihoods),
+        likelihoods=tuple(_likelihood(lk, assumed_sensitivity) for lk in f.likelihoods),
         next_test_label=f.next_test.label if f.next_test else None,
         next_test_kind=f.next_test.kind if f.next_test else None,
     )
@@ -159,7 +159,8 @@ def _compile(kb: AssessmentKnowledge) -> CompiledKnowledge:
     for p in kb.sources.priors:
         priors[p.source].append(_prior(p))
     om = kb.rules.offierski_macnab
-    findings = tuple(_finding(f) for f in kb.findings.findings)
+    assumed = kb.rules.next_tests.assumed_sensitivity
+    findings = tuple(_finding(f, assumed) for f in kb.findings.findings)
     return CompiledKnowledge(
         kb=kb,
         source_ids=tuple(s.id for s in srcs),

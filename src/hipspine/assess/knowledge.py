@@ -173,6 +173,12 @@ class VerdictRules(Provenance):
     min_evidence_lr: float = Field(ge=1, le=LR_SANITY_MAX)
 
 
+class NextTestRules(Provenance):
+    """How the next-test model treats a finding whose LR- was never published."""
+
+    assumed_sensitivity: float = Field(gt=0, lt=1)
+
+
 class Trigger(KBModel):
     finding: str
     all_of: list[Condition] = Field(min_length=1)
@@ -195,6 +201,7 @@ class OffierskiMacnabRules(Provenance):
 
 class RulesFile(KBModel):
     verdict: VerdictRules
+    next_tests: NextTestRules
     red_flags: list[RedFlagRule]
     offierski_macnab: OffierskiMacnabRules
 

@@ -3,8 +3,9 @@ information they are expected to add.
 
 For each unknown finding that the knowledge base offers as a test, the chance of a positive
 result comes from the current estimate: P(+) = p*sens + (1-p)*(1-spec), with sens/spec
-recovered from the published LR pair. Where only LR+ is published, sensitivity is assumed to
-be 50% and a negative result changes nothing (as in the engine); the output says so.
+recovered from the published LR pair. Where only LR+ is published, sensitivity is the
+knowledge base's stated assumption (`next_tests.assumed_sensitivity`) and a negative result
+changes nothing (as in the engine); the output says so.
 Score: probability that the verdict changes, then the expected reduction in the entropy
 (bits) of the source probabilities that decide the verdict.
 """
@@ -94,5 +95,6 @@ def _reason(ck: CompiledKnowledge, p: float, lk: CompiledLikelihood) -> str:
     if lr_neg is not None:
         text += f", {_update(p, lr_neg):.0%} if negative (LR+ {lr_pos:.3g}, LR- {lr_neg:.3g})"
     else:
-        text += f" (LR+ {lr_pos:.3g}; no published LR-, sensitivity assumed 50%)"
+        assumed = ck.kb.rules.next_tests.assumed_sensitivity
+        text += f" (LR+ {lr_pos:.3g}; no published LR-, sensitivity assumed {assumed:.0%})"
     return text

@@ -105,6 +105,10 @@ def entries() -> list[dict[str, Any]]:
                  "value": {"act_probability": v.act_probability,
                            "min_evidence_lr": v.min_evidence_lr},
                  "citation": v.citation, "verified": v.verified, "note": v.note})
+    nt = kb.rules.next_tests
+    rows.append({"kind": "rule", "entry": "next-test model",
+                 "value": {"assumed_sensitivity": nt.assumed_sensitivity},
+                 "citation": nt.citation, "verified": nt.verified, "note": nt.note})
     om = kb.rules.offierski_macnab
     rows.append({"kind": "rule", "entry": "offierski_macnab",
                  "value": {"misdiagnosed_relief_below_pct": om.misdiagnosed_relief_below_pct},
