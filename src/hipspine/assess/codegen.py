@@ -16,6 +16,8 @@ from hipspine.assess.knowledge import Condition, Finding
 StatesFn = Callable[[Any], list[tuple[bool | None, bool, Any]]]
 """case -> per finding: (state: True present / False absent / None unknown, all fields
 unknown, value of the first field)."""
+ChecksFn = Callable[[Any], tuple[bool | None, ...]]
+"""case -> the three-valued result of each condition list, in the order given."""
 
 _OPS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
@@ -77,6 +79,24 @@ class _Writer:
         self.lines.append(f"    {out} = False if ({falses}) else (None if ({nones}) else True)")
 
 
+def _function(w: _Writer, name: str, returned: str) -> Any:
+    source = (f"def {name}(case):\n" + "\n".join(w.lines) + f"\n    return {returned}\n")
+    namespace: dict[str, Any] = {"K": tuple(w.consts)}
+    exec(compile(source, f"<hipspine assessment knowledge: {name}>", "exec"),  # noqa: S102
+         namespace)
+    return namespace[name]
+
+
+def compile_checks(condition_lists: Sequence[Sequence[Condition]]) -> ChecksFn:
+    """One function evaluating several condition lists (each: all must hold) on a case."""
+    w = _Writer()
+    for i, conds in enumerate(condition_lists):
+        w.all_of(conds, f"c{i}")
+    fn: ChecksFn = _function(w, "checks", "(" + "".join(
+        f"c{i}, " for i in range(len(condition_lists))) + ")")
+    return fn
+
+
 def compile_states(findings: Sequence[Finding]) -> StatesFn:
     """One function evaluating every finding's state on a case, in knowledge-base order."""
     w = _Writer()
@@ -97,9 +117,5 @@ def compile_states(findings: Sequence[Finding]) -> StatesFn:
         paths = dict.fromkeys(c.field for c in f.present_when + (f.absent_when or []))
         unknown = " and ".join(f"{w.field(p)} is None" for p in paths)
         results.append(f"({st}, {unknown}, {w.field(f.present_when[0].field)})")
-    source = ("def states(case):\n" + "\n".join(w.lines)
-              + "\n    return [" + ", ".join(results) + "]\n")
-    namespace: dict[str, Any] = {"K": tuple(w.consts)}
-    exec(compile(source, "<hipspine assessment knowledge>", "exec"), namespace)  # noqa: S102
-    fn: StatesFn = namespace["states"]
+    fn: StatesFn = _function(w, "states", "[" + ", ".join(results) + "]")
     return fn

@@ -6,11 +6,12 @@ that assessing a case costs about as much as validating it.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from hipspine.assess.codegen import StatesFn, compile_states
+from hipspine.assess.codegen import ChecksFn, StatesFn, compile_checks, compile_states
 from hipspine.assess.conditions import Check, compile_all
 from hipspine.assess.knowledge import AssessmentKnowledge, Finding, Likelihood, Prior
 from hipspine.kb import load_references
@@ -31,6 +32,22 @@ class CompiledLikelihood:
 
 
 @dataclass(frozen=True)
+class ContributionRow:
+    """What a finding in one state (present or absent) contributes to one source."""
+
+    key: int  # unique per row: part of the key that interns output contributions
+    source: str
+    label: str  # "<finding label>" when present, "No: <finding label>" when absent
+    likelihood_ratio: float  # as shown (rounded to 4 decimals) and as multiplied
+    strength: float  # |log LR|: within a correlated group only the strongest counts
+    citation_label: str
+    verified: bool
+    derived_note: str | None
+    driver_text: str  # how the explanation names it among a source's main reasons
+    driver_weight: float  # fold change either way: larger drives the estimate more
+
+
+@dataclass(frozen=True)
 class CompiledFinding:
     id: str
     label: str
@@ -42,6 +59,8 @@ class CompiledFinding:
     likelihoods: tuple[CompiledLikelihood, ...]
     next_test_label: str | None
     next_test_kind: str | None
+    when_present: tuple[ContributionRow, ...] = ()
+    when_absent: tuple[ContributionRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,14 +98,22 @@ class CompiledKnowledge:
     findings: tuple[CompiledFinding, ...]
     states: StatesFn
     red_flags: tuple[CompiledRedFlag, ...]
+    red_flag_checks: ChecksFn
+    """Generated: every red-flag trigger's result, in `red_flag_triggers` order."""
+    red_flag_triggers: tuple[tuple[int, str], ...]
+    """(index into `red_flags`, trigger finding) per generated check."""
     hip_changes: Check
     spine_changes: Check
     secondary_when: Check
     group_labels: dict[str, str]
+    short_labels: dict[str, str]
+    """Source label without its parenthesis, lower case ("hip" for "Hip (osteoarthritis)")."""
+    prior_whens: tuple[Check, ...]
     prior_cache: dict[tuple[Any, ...], dict[str, CompiledPrior]]
-    test_rows: tuple[tuple[int, CompiledFinding,
-                           tuple[tuple[str, float, float | None, float, float], ...]], ...]
-    """Findings offered as next tests: (index, finding, ((source, LR+, LR-, sens, 1-spec)))."""
+    test_rows: tuple[TestRow, ...]
+    """Findings offered as next tests, with the likelihood ratios that make them informative."""
+    contribution_cache: dict[tuple[Any, ...], Any]
+    """Output contributions interned by everything they show (they are immutable)."""
 
 
 _CACHE: dict[int, CompiledKnowledge] = {}
@@ -132,17 +159,38 @@ def _test_model(lr_pos: float | None, lr_neg: float | None,
     return assumed_sensitivity, 1 - assumed_sensitivity / lr_pos, True
 
 
-def _finding(f: Finding, assumed_sensitivity: float) -> CompiledFinding:
+def _rows(likelihoods: tuple[CompiledLikelihood, ...], label: str, present: bool,
+          keys: itertools.count[int]) -> tuple[ContributionRow, ...]:
+    rows = []
+    for lk in likelihoods:
+        lr = lk.lr_positive if present else lk.lr_negative
+        if lr is None:
+            continue
+        shown = round(lr, 4)
+        name = label if present else f"No: {label}"
+        driver = (f"{name.lower()} (LR {shown:.2g}" + ("" if lk.verified else ", unverified")
+                  + ")")
+        rows.append(ContributionRow(next(keys), lk.source, name, shown, abs(math.log(shown)),
+                                    lk.citation_label, lk.verified, lk.derived_note, driver,
+                                    shown if shown >= 1 else 1 / shown))
+    return tuple(rows)
+
+
+def _finding(f: Finding, assumed_sensitivity: float,
+             keys: itertools.count[int]) -> CompiledFinding:
     fields = tuple(dict.fromkeys(c.field for c in f.present_when + (f.absent_when or [])))
+    likelihoods = tuple(_likelihood(lk, assumed_sensitivity) for lk in f.likelihoods)
     return CompiledFinding(
         id=f.id, label=f.label, fields=fields,
         present=compile_all(f.present_when),
         absent=compile_all(f.absent_when) if f.absent_when is not None else None,
         applies=compile_all(f.applies_when) if f.applies_when else None,
         group=f.group,
-        likelihoods=tuple(_likelihood(lk, assumed_sensitivity) for lk in f.likelihoods),
+        likelihoods=likelihoods,
         next_test_label=f.next_test.label if f.next_test else None,
         next_test_kind=f.next_test.kind if f.next_test else None,
+        when_present=_rows(likelihoods, f.label, True, keys),
+        when_absent=_rows(likelihoods, f.label, False, keys),
     )
 
 
@@ -155,12 +203,15 @@ def _prior(p: Prior) -> CompiledPrior:
 
 def _compile(kb: AssessmentKnowledge) -> CompiledKnowledge:
     srcs = kb.sources.sources
+    short_labels: dict[str, str] = {s.id: s.label.split(" (")[0].lower() for s in srcs}
     priors: dict[str, list[CompiledPrior]] = {s.id: [] for s in srcs}
     for p in kb.sources.priors:
         priors[p.source].append(_prior(p))
     om = kb.rules.offierski_macnab
     assumed = kb.rules.next_tests.assumed_sensitivity
-    findings = tuple(_finding(f, assumed) for f in kb.findings.findings)
+    keys = itertools.count()
+    findings = tuple(_finding(f, assumed, keys) for f in kb.findings.findings)
+    triggers = [(i, t) for i, r in enumerate(kb.rules.red_flags) for t in r.triggers]
     return CompiledKnowledge(
         kb=kb,
         source_ids=tuple(s.id for s in srcs),
@@ -174,28 +225,58 @@ def _compile(kb: AssessmentKnowledge) -> CompiledKnowledge:
                             tuple((t.finding, compile_all(t.all_of)) for t in r.triggers),
                             r.action, r.urgency, r.citation, _label(r.citation))
             for r in kb.rules.red_flags),
+        red_flag_checks=compile_checks([t.all_of for _, t in triggers]),
+        red_flag_triggers=tuple((i, t.finding) for i, t in triggers),
         hip_changes=compile_all(om.hip_changes),
         spine_changes=compile_all(om.spine_changes),
         secondary_when=compile_all(om.secondary_when),
         group_labels=dict(kb.findings.groups),
+        short_labels=short_labels,
+        prior_whens=tuple(p.when for rows in priors.values() for p in rows
+                          if p.when is not None),
         prior_cache={},
-        test_rows=_test_rows(findings),
+        test_rows=_test_rows(findings, short_labels, assumed),
+        contribution_cache={},
     )
 
 
-def _test_rows(findings: tuple[CompiledFinding, ...]) -> tuple[
-        tuple[int, CompiledFinding, tuple[tuple[str, float, float | None, float, float], ...]],
-        ...]:
+class TestLikelihood(NamedTuple):
+    """One source a candidate test informs, as the next-test model needs it."""
+
+    source: str
+    lr_positive: float
+    lr_negative: float | None
+    sensitivity: float
+    false_positive_rate: float
+    source_name: str  # short lower-case source label, as the reason text names it
+    lr_text: str  # the likelihood ratios (and any assumption) as the reason text shows them
+
+
+TestRow = tuple[int, "CompiledFinding", tuple[TestLikelihood, ...]]
+"""A finding offered as a next test: (index in `findings`, finding, its informative LRs)."""
+
+
+def _test_rows(findings: tuple[CompiledFinding, ...], short_labels: dict[str, str],
+               assumed_sensitivity: float) -> tuple[TestRow, ...]:
     rows = []
     for i, f in enumerate(findings):
         if f.next_test_label is None:
             continue
-        lks = tuple((lk.source, lk.lr_positive, lk.lr_negative, lk.sensitivity,
-                     1 - lk.specificity)
+        lks = tuple(TestLikelihood(lk.source, lk.lr_positive, lk.lr_negative, lk.sensitivity,
+                                   1 - lk.specificity, short_labels[lk.source],
+                                   _lr_text(lk.lr_positive, lk.lr_negative,
+                                            assumed_sensitivity))
                     for lk in f.likelihoods if lk.lr_positive is not None and lk.lr_positive > 1)
         if lks:
             rows.append((i, f, lks))
     return tuple(rows)
+
+
+def _lr_text(lr_pos: float, lr_neg: float | None, assumed_sensitivity: float) -> str:
+    if lr_neg is not None:
+        return f" (LR+ {lr_pos:.3g}, LR- {lr_neg:.3g})"
+    return (f" (LR+ {lr_pos:.3g}; no published LR-, sensitivity assumed "
+            f"{assumed_sensitivity:.0%})")
 
 
 def to_odds(p: float) -> float:

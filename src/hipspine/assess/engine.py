@@ -24,12 +24,17 @@ from hipspine.version import ENGINE_VERSION
 
 def red_flags(ck: CompiledKnowledge, case: Case) -> list[dict[str, Any]]:
     """Every red-flag rule with at least one trigger whose conditions all hold."""
+    fired: dict[int, list[str]] = {}
+    for (index, trigger), result in zip(ck.red_flag_triggers, ck.red_flag_checks(case),
+                                        strict=True):
+        if result is True:
+            fired.setdefault(index, []).append(trigger)
     found = []
-    for rule in ck.red_flags:
-        fired = [name for name, check in rule.triggers if check(case) is True]
-        if fired:
-            found.append({"id": rule.id, "finding": "; ".join(fired), "action": rule.action,
-                          "citation": rule.citation_label, "urgency": rule.urgency})
+    for index in sorted(fired):
+        rule = ck.red_flags[index]
+        found.append({"id": rule.id, "finding": "; ".join(fired[index]),
+                      "action": rule.action, "citation": rule.citation_label,
+                      "urgency": rule.urgency})
     return found
 
 

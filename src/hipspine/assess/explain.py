@@ -18,12 +18,9 @@ _VERDICT_TEXT = {
 
 
 def _drivers(est: SourceWork, n: int = 3) -> str:
-    counted = [c for c in est.contributions if c.counted]
-    counted.sort(key=lambda c: -abs(c.likelihood_ratio if c.likelihood_ratio >= 1
-                                    else 1 / c.likelihood_ratio))
-    parts = [f"{c.finding.lower()} (LR {c.likelihood_ratio:.2g}"
-             + ("" if c.verified else ", unverified") + ")" for c in counted[:n]]
-    return ", ".join(parts)
+    """The counted findings that moved the estimate most (stable order on ties)."""
+    strongest = sorted(est.counted, key=lambda row: -row.driver_weight)[:n]
+    return ", ".join(row.driver_text for row in strongest)
 
 
 def explain(verdict: Verdict, sources: Sequence[SourceWork], labels: dict[str, str],
@@ -47,7 +44,7 @@ def explain(verdict: Verdict, sources: Sequence[SourceWork], labels: dict[str, s
         moved = abs(est.probability - pretest) >= 0.005
         if not moved and est.id not in ("hip", "spine"):
             continue
-        if not any(c.counted for c in est.contributions):
+        if not est.counted:
             out.append(f"{label}: {pretest:.0%} before findings; no known finding "
                        "bears on it.")
             continue

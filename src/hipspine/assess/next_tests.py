@@ -15,7 +15,7 @@ from __future__ import annotations
 from math import log2
 from typing import Any
 
-from hipspine.assess.compiled import CompiledFinding, CompiledKnowledge, CompiledLikelihood
+from hipspine.assess.compiled import CompiledFinding, CompiledKnowledge, TestLikelihood
 from hipspine.assess.sources import SourceWork
 from hipspine.assess.verdict import verdict_of
 from hipspine.models.assessment import Verdict
@@ -40,61 +40,60 @@ def rank_next_tests(ck: CompiledKnowledge, case: Any, work: dict[str, SourceWork
     """Candidate tests: most likely to change the verdict first, then most information."""
     rule = ck.kb.rules.verdict
     threshold, min_lr = rule.act_probability, rule.min_evidence_lr
-
-    def verdict_if(source: str, p: float, evidence: float) -> Verdict:
-        now = p >= threshold and evidence >= min_lr
-        if now == (source in acting):
-            return verdict
-        return verdict_of(ck, acting | {source} if now else acting - {source})
-
-    scored: list[tuple[float, float, str, CompiledFinding]] = []
-    now = {s: (w.probability, _entropy(w.probability), w.evidence_lr) for s, w in work.items()}
+    now: dict[str, tuple[float, float, float, bool, bool]] = {}
+    scored: list[tuple[float, float, str, CompiledFinding, tuple[TestLikelihood, ...]]] = []
     for index, f, rows in ck.test_rows:
         if not states[index][1] or (f.applies is not None and f.applies(case) is False):
             continue  # already done (some field known), or not applicable
         bits = change = 0.0
-        for source, lr_pos, lr_neg, sens, fpr in rows:
-            p, h, ev = now[source]
+        for source, lr_pos, lr_neg, sens, fpr, _, _ in rows:
+            if source not in now:
+                now[source] = _now(ck, work[source], verdict, acting)
+            p, h, ev, is_acting, moves_verdict = now[source]
             p_pos = p * sens + (1 - p) * fpr
             odds = p / (1 - p) if p < 1 else 1e12
             post_pos = odds * lr_pos / (1 + odds * lr_pos)
-            if lr_neg is None:
-                post_neg, h_neg = p, h
+            if moves_verdict and (post_pos >= threshold and ev * lr_pos >= min_lr) != is_acting:
+                change += p_pos
+            if lr_neg is None:  # a negative result changes nothing
+                gain = h - p_pos * _entropy(post_pos) - (1 - p_pos) * h
             else:
                 post_neg = odds * lr_neg / (1 + odds * lr_neg)
-                h_neg = _entropy(post_neg)
-            gain = h - p_pos * _entropy(post_pos) - (1 - p_pos) * h_neg
+                gain = h - p_pos * _entropy(post_pos) - (1 - p_pos) * _entropy(post_neg)
+                if moves_verdict and (post_neg >= threshold
+                                      and ev * lr_neg >= min_lr) != is_acting:
+                    change += 1 - p_pos
             if gain > 0.0:
                 bits += gain
-            if verdict_if(source, post_pos, ev * lr_pos) != verdict:
-                change += p_pos
-            if verdict_if(source, post_neg, ev * (lr_neg or 1.0)) != verdict:
-                change += 1 - p_pos
         if bits > 0.0005:
-            scored.append((round(min(change, 1.0), 3), bits, f.id, f))
+            scored.append((round(min(change, 1.0), 3), bits, f.id, f, rows))
     scored.sort(key=lambda t: (-t[0], -t[1], t[2]))
-    return [_describe(ck, work, f, change, bits) for change, bits, _, f in scored[:limit]]
+    return [_describe(work, f, rows, change, bits) for change, bits, _, f, rows in scored[:limit]]
 
 
-def _describe(ck: CompiledKnowledge, work: dict[str, SourceWork], f: CompiledFinding,
-              change: float, bits: float) -> dict[str, Any]:
-    reasons = [_reason(ck, work[lk.source].probability, lk) for lk in f.likelihoods
-               if lk.lr_positive is not None and lk.lr_positive > 1]
+def _now(ck: CompiledKnowledge, w: SourceWork, verdict: Verdict,
+         acting: set[str]) -> tuple[float, float, float, bool, bool]:
+    """(probability, entropy, evidence LR, acting?, would crossing the acting line change
+    the verdict?): a result changes the verdict only if it moves its source across the
+    line (probability and evidence both) AND that move changes the verdict."""
+    return (w.probability, _entropy(w.probability), w.evidence_lr, w.id in acting,
+            verdict_of(ck, acting ^ {w.id}) != verdict)
+
+
+def _describe(work: dict[str, SourceWork], f: CompiledFinding,
+              rows: tuple[TestLikelihood, ...], change: float, bits: float) -> dict[str, Any]:
+    reasons = "; ".join(_reason(work[row.source].probability, row) for row in rows)
     why = (f"Chance the verdict changes {change:.0%}; expected information {bits:.2f} bits. "
-           + "; ".join(reasons) + ".")
+           f"{reasons}.")
     return {"test": f.next_test_label or f.label, "why": why,
             "expected_information_bits": round(bits, 4),
             "citation": f.likelihoods[0].citation_label, "kind": f.next_test_kind,
             "chance_verdict_changes": change}
 
 
-def _reason(ck: CompiledKnowledge, p: float, lk: CompiledLikelihood) -> str:
-    lr_pos, lr_neg = lk.lr_positive or 1.0, lk.lr_negative
-    name = ck.labels[lk.source].split(" (")[0].lower()
-    text = f"{name} {p:.0%} -> {_update(p, lr_pos):.0%} if positive"
-    if lr_neg is not None:
-        text += f", {_update(p, lr_neg):.0%} if negative (LR+ {lr_pos:.3g}, LR- {lr_neg:.3g})"
-    else:
-        assumed = ck.kb.rules.next_tests.assumed_sensitivity
-        text += f" (LR+ {lr_pos:.3g}; no published LR-, sensitivity assumed {assumed:.0%})"
-    return text
+def _reason(p: float, row: TestLikelihood) -> str:
+    """E.g. "hip 40% -> 75% if positive, 20% if negative (LR+ 4.5, LR- 0.4)"."""
+    text = f"{row.source_name} {p:.0%} -> {_update(p, row.lr_positive):.0%} if positive"
+    if row.lr_negative is not None:
+        text += f", {_update(p, row.lr_negative):.0%} if negative"
+    return text + row.lr_text

@@ -7,7 +7,6 @@ counts per source; the others are shown with `counted=False`.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,30 +14,11 @@ from hipspine.assess.compiled import (
     CompiledFinding,
     CompiledKnowledge,
     CompiledPrior,
+    ContributionRow,
     to_odds,
     to_probability,
 )
-
-
-@dataclass(slots=True)
-class Contribution:
-    """One finding's effect on one source (becomes `models.assessment.Contribution`)."""
-
-    finding: str
-    value: Any
-    likelihood_ratio: float
-    citation: str
-    verified: bool
-    group: str | None
-    from_text: bool
-    counted: bool
-    note: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"finding": self.finding, "value": self.value,
-                "likelihood_ratio": self.likelihood_ratio, "citation": self.citation,
-                "verified": self.verified, "group": self.group, "from_text": self.from_text,
-                "counted": self.counted, "note": self.note}
+from hipspine.models.assessment import Contribution
 
 
 @dataclass
@@ -48,6 +28,9 @@ class SourceWork:
     id: str
     prior: CompiledPrior
     contributions: list[Contribution] = field(default_factory=list)
+    """Output contributions (immutable, interned), in finding then likelihood order."""
+    counted: list[ContributionRow] = field(default_factory=list)
+    """The knowledge rows of the contributions that count, in the same order."""
     probability: float = 0.0
     evidence_lr: float = 1.0
     """How many-fold the counted findings moved the pre-test odds (product of LRs)."""
@@ -70,8 +53,7 @@ def pick_prior(ck: CompiledKnowledge, source: str, case: Any) -> CompiledPrior:
 
 def _priors(ck: CompiledKnowledge, case: Any) -> dict[str, CompiledPrior]:
     """The prior of every source, memoised on what priors depend on (setting, age, `when`)."""
-    key = (case.setting, case.age, *(p.when(case) for rows in ck.priors.values()
-                                     for p in rows if p.when is not None))
+    key = (case.setting, case.age, *(when(case) for when in ck.prior_whens))
     hit = ck.prior_cache.get(key)
     if hit is None:
         hit = {s: pick_prior(ck, s, case) for s in ck.source_ids}
@@ -103,63 +85,88 @@ def _shown(value: Any) -> Any:
     return value
 
 
+Picked = tuple[ContributionRow, Any, bool, str | None]
+"""A finding's contribution to one source before grouping: (row, value, from text, group)."""
+
+
 def estimate_sources(ck: CompiledKnowledge, case: Any,
                      from_text: frozenset[str] = frozenset(),
                      states: list[tuple[bool | None, bool, Any]] | None = None,
                      ) -> dict[str, SourceWork]:
     """Every source's prior, contributions and posterior probability for `case`."""
     priors = _priors(ck, case)
-    work = {s: SourceWork(s, priors[s]) for s in ck.source_ids}
     if states is None:
         states = ck.states(case)
+    picked: dict[str, list[Picked]] = {s: [] for s in ck.source_ids}
     for f, (state, _, raw) in zip(ck.findings, states, strict=True):
         if state is None:
             continue
+        rows = f.when_present if state else f.when_absent
+        if not rows:
+            continue
         value = _shown(raw)
         texty = bool(from_text) and _from_text(f.fields, from_text)
-        for lk in f.likelihoods:
-            lr = lk.lr_positive if state else lk.lr_negative
-            if lr is None:
-                continue
-            name = f.label if state else f"No: {f.label}"
-            work[lk.source].contributions.append(Contribution(
-                name, value, round(lr, 4), lk.citation_label, lk.verified, f.group, texty,
-                True, lk.derived_note))
-    for sw in work.values():
-        if sw.contributions:
-            _apply_groups(sw, ck)
+        for row in rows:
+            picked[row.source].append((row, value, texty, f.group))
+    work = {}
+    for source in ck.source_ids:
+        prior, items = priors[source], picked[source]
+        if not items:  # nothing known bears on this source: the prior stands
+            work[source] = SourceWork(source, prior, [], [], _posterior(prior, 1.0), 1.0)
+            continue
+        losers = _outranked(items) if any(g is not None for *_, g in items) else ()
+        contributions = [_contribution(ck, item, i not in losers)
+                         for i, item in enumerate(items)]
+        counted = [item[0] for i, item in enumerate(items) if i not in losers]
         product = 1.0
-        for c in sw.contributions:
-            if c.counted:
-                product *= c.likelihood_ratio
-        sw.evidence_lr = product
-        sw.probability = min(1.0, max(0.0, to_probability(to_odds(sw.prior.probability)
-                                                          * product)))
+        for row in counted:
+            product *= row.likelihood_ratio
+        work[source] = SourceWork(source, prior, contributions, counted,
+                                  _posterior(prior, product), product)
     return work
 
 
-def _apply_groups(sw: SourceWork, ck: CompiledKnowledge) -> None:
-    best: dict[str, Contribution] = {}
-    for c in sw.contributions:
-        if c.group is None:
+def _posterior(prior: CompiledPrior, lr_product: float) -> float:
+    return min(1.0, max(0.0, to_probability(to_odds(prior.probability) * lr_product)))
+
+
+def _outranked(items: list[Picked]) -> set[int]:
+    """Indexes of grouped contributions that are not the strongest of their group."""
+    best: dict[str, tuple[float, str, int]] = {}
+    grouped = []
+    for i, (row, _, _, group) in enumerate(items):
+        if group is None:
             continue
-        held = best.get(c.group)
-        if held is None or _strength(c) > _strength(held):
-            best[c.group] = c
-    for c in sw.contributions:
-        if c.group is not None and best[c.group] is not c:
-            label = ck.group_labels.get(c.group, c.group)
-            c.counted = False
-            c.note = f"counted in group '{c.group}' ({label}): only the strongest applies"
+        grouped.append((i, group))
+        rank = (row.strength, row.label, i)
+        held = best.get(group)
+        if held is None or rank[:2] > held[:2]:
+            best[group] = rank
+    return {i for i, group in grouped if best[group][2] != i}
 
 
-def _strength(c: Contribution) -> tuple[float, str]:
-    return abs(math.log(c.likelihood_ratio)), c.finding
+def _contribution(ck: CompiledKnowledge, item: Picked, counted: bool) -> Contribution:
+    """The output contribution, interned: equal inputs give the same immutable object."""
+    row, value, texty, group = item
+    key = (row.key, type(value), value, texty, counted)
+    hit = ck.contribution_cache.get(key)
+    if hit is None:
+        note = row.derived_note
+        if not counted:
+            label = ck.group_labels.get(group or "", group)
+            note = f"counted in group '{group}' ({label}): only the strongest applies"
+        hit = Contribution(finding=row.label, value=value,
+                           likelihood_ratio=row.likelihood_ratio,
+                           citation=row.citation_label, verified=row.verified, group=group,
+                           from_text=texty, counted=counted, note=note)
+        if len(ck.contribution_cache) < 100_000:
+            ck.contribution_cache[key] = hit
+    return hit
 
 
 def to_estimate(sw: SourceWork, ck: CompiledKnowledge) -> dict[str, Any]:
     """The `SourceEstimate` payload (validated once, with the whole assessment)."""
     return {"id": sw.id, "label": ck.labels[sw.id], "pretest": round(sw.prior.probability, 4),
             "probability": round(sw.probability, 4),
-            "contributions": [c.as_dict() for c in sw.contributions],
+            "contributions": sw.contributions,
             "pretest_citation": sw.prior.label, "pretest_note": sw.prior.note}
