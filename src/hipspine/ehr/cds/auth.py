@@ -5,6 +5,8 @@ URL, and `jti` replay protection. Any failure is a bare 401 (no detail, per the 
 
 from __future__ import annotations
 
+import heapq
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -32,7 +34,8 @@ def _http_fetch_json(url: str) -> Any:
 
 
 class JwtVerifier:
-    """Checks bearer tokens; caches key sets and remembers every `jti` until it expires."""
+    """Checks bearer tokens; caches key sets (and the keys parsed from them) and remembers
+    every `jti` until it expires."""
 
     def __init__(self, config: CdsConfig, fetch_json: FetchJson | None = None,
                  clock: Callable[[], float] = time.time) -> None:
@@ -40,7 +43,9 @@ class JwtVerifier:
         self._fetch = fetch_json or _http_fetch_json
         self._clock = clock
         self._jwks_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._keys: dict[str, Any] = {}             # canonical JWK JSON -> public key
         self._seen: dict[str, float] = {}
+        self._expiries: list[tuple[float, str]] = []  # heap of (forget after, jti)
         self._lock = threading.Lock()
 
     def verify(self, authorization: str | None, audiences: list[str]) -> dict[str, Any]:
@@ -49,11 +54,12 @@ class JwtVerifier:
         if not authorization or not authorization.startswith("Bearer "):
             raise Unauthorized("no bearer token")
         token = authorization[len("Bearer "):].strip()
-        try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+        try:  # header and claims in one parse; trusted only after the signature check below
+            unverified_token = jwt.decode_complete(token, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"malformed token: {type(exc).__name__}") from None
+        header: dict[str, Any] = unverified_token["header"]
+        unverified: dict[str, Any] = unverified_token["payload"]
         alg = header.get("alg")
         if alg not in ALLOWED_ALGORITHMS:
             raise Unauthorized(f"algorithm {alg!r} not allowed")
@@ -90,11 +96,15 @@ class JwtVerifier:
 
     def _check_replay(self, jti: str, exp: float, now: float) -> None:
         with self._lock:
-            for old in [k for k, until in self._seen.items() if until < now]:
-                del self._seen[old]
+            while self._expiries and self._expiries[0][0] < now:
+                until, old = heapq.heappop(self._expiries)
+                if self._seen.get(old) == until:
+                    del self._seen[old]
             if jti in self._seen:
                 raise Unauthorized("replayed jti")
-            self._seen[jti] = exp + self.config.clock_skew_seconds
+            until = exp + self.config.clock_skew_seconds
+            self._seen[jti] = until
+            heapq.heappush(self._expiries, (until, jti))
 
     def _key_for(self, issuer: TrustedIssuer, header: dict[str, Any]) -> Any:
         import jwt
@@ -105,10 +115,21 @@ class JwtVerifier:
         candidates = [k for k in keys if kid is None or k.get("kid") == kid]
         if not candidates:
             raise Unauthorized("no key with that kid")
-        try:
-            return jwt.PyJWK.from_dict(candidates[0]).key
-        except jwt.PyJWTError:
-            raise Unauthorized("unusable key") from None
+        # Parsing a JWK into a key object costs as much as the rest of the check; keep it,
+        # keyed by the JWK's content, so a rotated or refetched key set is parsed afresh.
+        jwk = json.dumps(candidates[0], sort_keys=True, default=repr)
+        with self._lock:
+            key = self._keys.get(jwk)
+        if key is None:
+            try:
+                key = jwt.PyJWK.from_dict(candidates[0]).key
+            except jwt.PyJWTError:
+                raise Unauthorized("unusable key") from None
+            with self._lock:
+                if len(self._keys) >= 256:
+                    self._keys.clear()
+                self._keys[jwk] = key
+        return key
 
     def _jwks(self, issuer: TrustedIssuer, header: dict[str, Any]) -> dict[str, Any]:
         jku = header.get("jku")
