@@ -55,6 +55,23 @@ def test_red_flags_come_first_in_text() -> None:
     assert result.output.index("RED FLAGS") < result.output.index("Verdict")
 
 
+def test_assess_evidence_option_sets_the_policy_and_rejects_unknown_levels(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.assess.test_properties import _run_cli
+
+    case = json.dumps({"format": "hipspine.case/1", "symptoms": {"pain_locations": ["groin"]}})
+    result = runner.invoke(app, ["assess", "-", "--format", "json", "--evidence", "all"],
+                           input=case)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["evidence_policy"] == "all"
+    text = runner.invoke(app, ["assess", "-"], input=case)
+    assert "evidence policy verified" in text.output
+    code, output = _run_cli(["assess", "-", "--evidence", "secondary"], case, monkeypatch,
+                            capsys)
+    assert code == 2
+    assert "evidence" in output and "'secondary'" in output and "'all'" in output
+
+
 def test_knowledge_lists_entries_with_sources() -> None:
     result = runner.invoke(app, ["knowledge", "--format", "json"])
     assert result.exit_code == 0, result.output

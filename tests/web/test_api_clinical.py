@@ -24,6 +24,17 @@ def test_assess_each_example_matches_the_engine(clinician: TestClient,
         assert {s["id"] for s in body["sources"]} >= {"hip", "spine"}
 
 
+def test_assess_evidence_policy_is_a_query_parameter(clinician: TestClient) -> None:
+    case = {"format": "hipspine.case/1", "symptoms": {"pain_locations": ["groin"]}}
+    default = clinician.post("/api/v1/assess", json=case)
+    assert default.status_code == 200 and default.json()["evidence_policy"] == "verified"
+    everything = clinician.post("/api/v1/assess?evidence=all", json=case)
+    assert everything.status_code == 200 and everything.json()["evidence_policy"] == "all"
+    bad = clinician.post("/api/v1/assess?evidence=secondary", json=case)
+    assert bad.status_code == 422
+    assert "evidence" in bad.text and "secondary" in bad.text
+
+
 def test_misspelt_finding_is_422_with_suggestion(clinician: TestClient) -> None:
     r = clinician.post("/api/v1/assess", json={"format": "hipspine.case/1",
                                                "exam": {"faber_postive": True}})

@@ -13,7 +13,12 @@ import importlib
 from typing import Any
 
 from hipspine.assess.engine import assess_case
-from hipspine.assess.knowledge import AssessmentKnowledge, load_assessment_knowledge
+from hipspine.assess.knowledge import (
+    AssessmentKnowledge,
+    EvidenceLevel,
+    load_assessment_knowledge,
+)
+from hipspine.errors import InputError
 from hipspine.models import parse_case
 from hipspine.models.assessment import Assessment, InstrumentResult
 from hipspine.models.case import Case
@@ -25,14 +30,18 @@ def load_knowledge() -> AssessmentKnowledge:
 
 
 def assess(case: Case | dict[str, Any] | str, kb: AssessmentKnowledge | None = None,
-           *, read_texts: bool = True) -> Assessment:
+           *, read_texts: bool = True, evidence: str | None = None) -> Assessment:
     """Assess a case (a `Case`, a dict or JSON text); bad input raises `InputError`.
+
+    `evidence`: which likelihood ratios count, by how they were verified: "verified"
+    (primary and secondary; the knowledge base's default), "primary" or "all".
 
     >>> assess({"format": "hipspine.case/1", "age": 72}).verdict
     'indeterminate'
     """
-    parsed = case if isinstance(case, Case) else parse_case(case)
     knowledge = kb or load_knowledge()
+    level = evidence_level(evidence, knowledge)
+    parsed = case if isinstance(case, Case) else parse_case(case)
     from_text: list[str] = []
     not_read = _texts(parsed)
     if not_read and read_texts:
@@ -41,7 +50,19 @@ def assess(case: Case | dict[str, Any] | str, kb: AssessmentKnowledge | None = N
             parsed, from_text, read = enriched
             not_read = [t for t in not_read if t not in set(read)]
     return assess_case(parsed, knowledge, from_text=from_text,
-                       instruments=_instruments(parsed), texts_not_read=not_read)
+                       instruments=_instruments(parsed), texts_not_read=not_read,
+                       evidence=level)
+
+
+def evidence_level(value: str | None, kb: AssessmentKnowledge) -> EvidenceLevel:
+    """The evidence policy to apply: `value` checked against the knowledge base's levels."""
+    if value is None:
+        return kb.rules.evidence_policy.default
+    for level in kb.rules.evidence_policy.levels:
+        if value == level:
+            return level
+    raise InputError.single("evidence", value, "one of " + ", ".join(
+        f"'{level}'" for level in kb.rules.evidence_policy.levels), what="evidence policy")
 
 
 def _texts(case: Case) -> list[str]:

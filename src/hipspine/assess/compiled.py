@@ -13,7 +13,13 @@ from typing import Any, NamedTuple
 
 from hipspine.assess.codegen import ChecksFn, StatesFn, compile_checks, compile_states
 from hipspine.assess.conditions import Check, compile_all
-from hipspine.assess.knowledge import AssessmentKnowledge, Finding, Likelihood, Prior
+from hipspine.assess.knowledge import (
+    AssessmentKnowledge,
+    EvidenceLevel,
+    Finding,
+    Likelihood,
+    Prior,
+)
 from hipspine.kb import load_references
 
 
@@ -29,6 +35,8 @@ class CompiledLikelihood:
     sensitivity: float  # for the next-test model: recovered from the LR pair, or assumed
     specificity: float
     sensitivity_assumed: bool
+    counted: bool  # the evidence policy counts this figure's verification level
+    policy_note: str | None  # why it is shown but not counted, when it is not
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class ContributionRow:
     derived_note: str | None
     driver_text: str  # how the explanation names it among a source's main reasons
     driver_weight: float  # fold change either way: larger drives the estimate more
+    policy_note: str | None  # set when the evidence policy shows but does not count it
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,8 @@ class CompiledRedFlag:
 @dataclass(frozen=True)
 class CompiledKnowledge:
     kb: AssessmentKnowledge
+    evidence: EvidenceLevel
+    """The evidence policy this compilation counts (see `rules.yaml` `evidence_policy`)."""
     source_ids: tuple[str, ...]
     labels: dict[str, str]
     mimics: frozenset[str]
@@ -116,16 +127,21 @@ class CompiledKnowledge:
     """Output contributions interned by everything they show (they are immutable)."""
 
 
-_CACHE: dict[int, CompiledKnowledge] = {}
+POLICY_NOTE_PREFIX = "not counted:"
+"""How the note of a contribution that the evidence policy leaves out begins."""
+
+_CACHE: dict[tuple[int, str], CompiledKnowledge] = {}
 
 
-def compiled(kb: AssessmentKnowledge) -> CompiledKnowledge:
-    """The compiled form of `kb` (cached per knowledge-base object)."""
-    hit = _CACHE.get(id(kb))
+def compiled(kb: AssessmentKnowledge, evidence: EvidenceLevel | None = None) -> CompiledKnowledge:
+    """The compiled form of `kb` under an evidence policy (default: the knowledge base's),
+    cached per knowledge-base object and policy."""
+    level = evidence or kb.rules.evidence_policy.default
+    hit = _CACHE.get((id(kb), level))
     if hit is not None and hit.kb is kb:
         return hit
-    result = _compile(kb)
-    _CACHE[id(kb)] = result
+    result = _compile(kb, level)
+    _CACHE[(id(kb), level)] = result
     return result
 
 
@@ -134,15 +150,21 @@ def _label(citation: str) -> str:
     return ref.short() if ref else citation
 
 
-def _likelihood(lk: Likelihood, assumed_sensitivity: float) -> CompiledLikelihood:
+def _likelihood(lk: Likelihood, assumed_sensitivity: float, level: EvidenceLevel,
+                counted_levels: list[str]) -> CompiledLikelihood:
     lr_pos, lr_neg = lk.effective()
+    counted = lk.verified in counted_levels
+    policy_note = None if counted else (
+        f"{POLICY_NOTE_PREFIX} the figure is {lk.verified}, and the evidence policy "
+        f"'{level}' counts only {' and '.join(counted_levels)} figures")
     note = None
     if lk.derived:
         note = (f"no published LR; derived from sensitivity {lk.sensitivity:g} and "
                 f"specificity {lk.specificity:g}: LR+ = sens/(1-spec), LR- = (1-sens)/spec")
     sens, spec, assumed = _test_model(lr_pos, lr_neg, assumed_sensitivity)
     return CompiledLikelihood(lk.source, lr_pos, lr_neg, lk.citation, _label(lk.citation),
-                              lk.verified != "unverified", note, sens, spec, assumed)
+                              lk.verified != "unverified", note, sens, spec, assumed, counted,
+                              policy_note)
 
 
 def _test_model(lr_pos: float | None, lr_neg: float | None,
@@ -172,14 +194,15 @@ def _rows(likelihoods: tuple[CompiledLikelihood, ...], label: str, present: bool
                   + ")")
         rows.append(ContributionRow(next(keys), lk.source, name, shown, abs(math.log(shown)),
                                     lk.citation_label, lk.verified, lk.derived_note, driver,
-                                    shown if shown >= 1 else 1 / shown))
+                                    shown if shown >= 1 else 1 / shown, lk.policy_note))
     return tuple(rows)
 
 
-def _finding(f: Finding, assumed_sensitivity: float,
-             keys: itertools.count[int]) -> CompiledFinding:
+def _finding(f: Finding, assumed_sensitivity: float, level: EvidenceLevel,
+             counted_levels: list[str], keys: itertools.count[int]) -> CompiledFinding:
     fields = tuple(dict.fromkeys(c.field for c in f.present_when + (f.absent_when or [])))
-    likelihoods = tuple(_likelihood(lk, assumed_sensitivity) for lk in f.likelihoods)
+    likelihoods = tuple(_likelihood(lk, assumed_sensitivity, level, counted_levels)
+                        for lk in f.likelihoods)
     return CompiledFinding(
         id=f.id, label=f.label, fields=fields,
         present=compile_all(f.present_when),
@@ -201,7 +224,7 @@ def _prior(p: Prior) -> CompiledPrior:
                          p.citation, p.verified != "unverified", p.note)
 
 
-def _compile(kb: AssessmentKnowledge) -> CompiledKnowledge:
+def _compile(kb: AssessmentKnowledge, level: EvidenceLevel) -> CompiledKnowledge:
     srcs = kb.sources.sources
     short_labels: dict[str, str] = {s.id: s.label.split(" (")[0].lower() for s in srcs}
     priors: dict[str, list[CompiledPrior]] = {s.id: [] for s in srcs}
@@ -210,10 +233,13 @@ def _compile(kb: AssessmentKnowledge) -> CompiledKnowledge:
     om = kb.rules.offierski_macnab
     assumed = kb.rules.next_tests.assumed_sensitivity
     keys = itertools.count()
-    findings = tuple(_finding(f, assumed, keys) for f in kb.findings.findings)
+    counted_levels = [str(v) for v in kb.rules.evidence_policy.levels[level]]
+    findings = tuple(_finding(f, assumed, level, counted_levels, keys)
+                     for f in kb.findings.findings)
     triggers = [(i, t) for i, r in enumerate(kb.rules.red_flags) for t in r.triggers]
     return CompiledKnowledge(
         kb=kb,
+        evidence=level,
         source_ids=tuple(s.id for s in srcs),
         labels={s.id: s.label for s in srcs},
         mimics=frozenset(s.id for s in srcs if s.mimic),
@@ -266,7 +292,8 @@ def _test_rows(findings: tuple[CompiledFinding, ...], short_labels: dict[str, st
                                    1 - lk.specificity, short_labels[lk.source],
                                    _lr_text(lk.lr_positive, lk.lr_negative,
                                             assumed_sensitivity))
-                    for lk in f.likelihoods if lk.lr_positive is not None and lk.lr_positive > 1)
+                    for lk in f.likelihoods
+                    if lk.counted and lk.lr_positive is not None and lk.lr_positive > 1)
         if lks:
             rows.append((i, f, lks))
     return tuple(rows)

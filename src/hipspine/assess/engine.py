@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from hipspine.assess.compiled import CompiledKnowledge, compiled
+from hipspine.assess.compiled import POLICY_NOTE_PREFIX, CompiledKnowledge, compiled
 from hipspine.assess.explain import explain
-from hipspine.assess.knowledge import AssessmentKnowledge
+from hipspine.assess.knowledge import AssessmentKnowledge, EvidenceLevel
 from hipspine.assess.next_tests import rank_next_tests
 from hipspine.assess.sources import estimate_sources, to_estimate
 from hipspine.assess.verdict import acting_sources, offierski_macnab, verdict_of
@@ -48,35 +48,41 @@ def red_flag_work_up(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def assess_case(case: Case, kb: AssessmentKnowledge, *, from_text: Iterable[str] = (),
                 instruments: Iterable[InstrumentResult] = (),
-                texts_not_read: Iterable[str] = ()) -> Assessment:
+                texts_not_read: Iterable[str] = (),
+                evidence: EvidenceLevel | None = None) -> Assessment:
     """Assess one validated case against `kb`.
 
     `from_text`: case field paths filled by a text reader (their contributions are marked);
     `instruments`: instrument results to display (never added as extra likelihood ratios);
-    `texts_not_read`: which free texts nobody read (shown so the clinician knows).
+    `texts_not_read`: which free texts nobody read (shown so the clinician knows);
+    `evidence`: which verification levels count (default: the knowledge base's policy).
     """
     payload = assessment_payload(case, kb, from_text=from_text, instruments=instruments,
-                                 texts_not_read=texts_not_read)
+                                 texts_not_read=texts_not_read, evidence=evidence)
     return Assessment.model_validate(payload)  # one validation of the whole result
 
 
 def assessment_payload(case: Case, kb: AssessmentKnowledge, *, from_text: Iterable[str] = (),
                        instruments: Iterable[InstrumentResult] = (),
-                       texts_not_read: Iterable[str] = ()) -> dict[str, Any]:
+                       texts_not_read: Iterable[str] = (),
+                       evidence: EvidenceLevel | None = None) -> dict[str, Any]:
     """The assessment as plain data (what `assess_case` validates into `Assessment`)."""
-    ck = compiled(kb)
+    ck = compiled(kb, evidence)
     flags = red_flags(ck, case)
     states = ck.states(case)
     work = estimate_sources(ck, case, frozenset(from_text), states)
     prob = {s: w.probability for s, w in work.items()}
-    evidence = {s: w.evidence_lr for s, w in work.items()}
-    acting = acting_sources(ck, prob, evidence)
+    evidence_lr = {s: w.evidence_lr for s, w in work.items()}
+    acting = acting_sources(ck, prob, evidence_lr)
     verdict = verdict_of(ck, acting)
     om, om_reason = offierski_macnab(ck, case, verdict, acting)
     tests = red_flag_work_up(flags) + rank_next_tests(ck, case, work, verdict, acting, states)
     ordered = [work[s] for s in ck.source_ids]
-    unverified = [f"{w.id}: {c.finding} ({c.citation})" for w in ordered
-                  for c in w.contributions if not c.verified]
+    left_out = [c for w in ordered for c in w.contributions
+                if not c.counted and c.note and c.note.startswith(POLICY_NOTE_PREFIX)]
+    unverified = [f"{w.id}: {c.finding} ({c.citation})"
+                  + (" - not counted (evidence policy)" if c in left_out else "")
+                  for w in ordered for c in w.contributions if not c.verified]
     n_unverified = len(unverified)
     unverified += [f"{w.id}: pre-test probability ({w.prior.label})"
                    for w in ordered if not w.prior.verified]
@@ -86,12 +92,14 @@ def assessment_payload(case: Case, kb: AssessmentKnowledge, *, from_text: Iterab
         rules.append(f"offierski_macnab:{om}")
     payload = {
         "engine_version": ENGINE_VERSION, "knowledge_version": knowledge_version(),
-        "case_id": case.id, "verdict": verdict, "urgent": bool(flags), "red_flags": flags,
+        "evidence_policy": ck.evidence, "case_id": case.id, "verdict": verdict,
+        "urgent": bool(flags), "red_flags": flags,
         "sources": [to_estimate(w, ck) for w in ordered],
         "instruments": list(instruments), "offierski_macnab": om, "next_tests": tests,
         "explanation": explain(verdict, ordered, ck.labels, flags,
                                kb.rules.verdict.act_probability, tests, n_unverified,
-                               not_read, om_reason, acting, kb.rules.verdict.min_evidence_lr),
+                               not_read, om_reason, acting, kb.rules.verdict.min_evidence_lr,
+                               len(left_out), ck.evidence),
         "rules_fired": rules, "texts_not_read": not_read,
         "findings_from_text": sorted({c.finding for w in ordered for c in w.contributions
                                      if c.from_text}),

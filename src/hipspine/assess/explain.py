@@ -27,7 +27,8 @@ def explain(verdict: Verdict, sources: Sequence[SourceWork], labels: dict[str, s
             red_flags: Sequence[dict[str, Any]], act_probability: float,
             next_tests: Sequence[dict[str, Any]], unverified: int,
             texts_not_read: list[str], om_reason: str | None,
-            acting: set[str] | None = None, min_evidence_lr: float = 1.0) -> str:
+            acting: set[str] | None = None, min_evidence_lr: float = 1.0,
+            left_out: int = 0, evidence: str = "all") -> str:
     out: list[str] = []
     if red_flags:
         cats = "; ".join(f"{f['finding']} ({f['id'].replace('_', ' ')})" for f in red_flags)
@@ -59,6 +60,9 @@ def explain(verdict: Verdict, sources: Sequence[SourceWork], labels: dict[str, s
     if unverified:
         out.append(f"{unverified} contribution(s) rest on figures not verified against their "
                    "source; they are marked and listed.")
+    if left_out:
+        out.append(f"{left_out} contribution(s) are shown but not counted under the evidence "
+                   f"policy '{evidence}' (the policy 'all' counts them).")
     if texts_not_read:
         out.append(f"Not read: {', '.join(texts_not_read)} - findings written only there "
                    "were not used.")

@@ -9,11 +9,12 @@ Offierski-MacNab parameters. The engine receives an `AssessmentKnowledge` as a p
 from __future__ import annotations
 
 import functools
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
 from hipspine.kb import KBModel, Verification, load_section
+from hipspine.models.assessment import EvidenceLevel
 
 SourceId = Literal["hip", "spine", "sacroiliac", "trochanteric", "vascular", "neuropathy"]
 SettingId = Literal["primary_care", "spine_clinic", "arthroplasty_clinic", "physiotherapy"]
@@ -199,8 +200,24 @@ class OffierskiMacnabRules(Provenance):
     secondary_when: list[Condition]
 
 
+class EvidencePolicy(KBModel):
+    """A software policy (not a clinical figure): which verification levels count."""
+
+    default: EvidenceLevel
+    levels: dict[EvidenceLevel, list[Verification]]
+    note: str
+
+    @model_validator(mode="after")
+    def _every_level_defined(self) -> EvidencePolicy:
+        missing = set(get_args(EvidenceLevel)) - set(self.levels)
+        if missing:
+            raise ValueError(f"evidence_policy.levels lacks {sorted(missing)}")
+        return self
+
+
 class RulesFile(KBModel):
     verdict: VerdictRules
+    evidence_policy: EvidencePolicy
     next_tests: NextTestRules
     red_flags: list[RedFlagRule]
     offierski_macnab: OffierskiMacnabRules

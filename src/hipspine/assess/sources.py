@@ -114,10 +114,11 @@ def estimate_sources(ck: CompiledKnowledge, case: Any,
         if not items:  # nothing known bears on this source: the prior stands
             work[source] = SourceWork(source, prior, [], [], _posterior(prior, 1.0), 1.0)
             continue
-        losers = _outranked(items) if any(g is not None for *_, g in items) else ()
-        contributions = [_contribution(ck, item, i not in losers)
+        uncounted = _uncounted(items) if any(
+            g is not None or row.policy_note for row, _, _, g in items) else ()
+        contributions = [_contribution(ck, item, i not in uncounted)
                          for i, item in enumerate(items)]
-        counted = [item[0] for i, item in enumerate(items) if i not in losers]
+        counted = [item[0] for i, item in enumerate(items) if i not in uncounted]
         product = 1.0
         for row in counted:
             product *= row.likelihood_ratio
@@ -130,11 +131,16 @@ def _posterior(prior: CompiledPrior, lr_product: float) -> float:
     return min(1.0, max(0.0, to_probability(to_odds(prior.probability) * lr_product)))
 
 
-def _outranked(items: list[Picked]) -> set[int]:
-    """Indexes of grouped contributions that are not the strongest of their group."""
+def _uncounted(items: list[Picked]) -> set[int]:
+    """Indexes of contributions that do not count: those the evidence policy leaves out,
+    and, among the rest, grouped ones that are not the strongest of their group."""
     best: dict[str, tuple[float, str, int]] = {}
     grouped = []
+    left_out = set()
     for i, (row, _, _, group) in enumerate(items):
+        if row.policy_note:
+            left_out.add(i)
+            continue
         if group is None:
             continue
         grouped.append((i, group))
@@ -142,7 +148,7 @@ def _outranked(items: list[Picked]) -> set[int]:
         held = best.get(group)
         if held is None or rank[:2] > held[:2]:
             best[group] = rank
-    return {i for i, group in grouped if best[group][2] != i}
+    return left_out | {i for i, group in grouped if best[group][2] != i}
 
 
 def _contribution(ck: CompiledKnowledge, item: Picked, counted: bool) -> Contribution:
@@ -152,7 +158,9 @@ def _contribution(ck: CompiledKnowledge, item: Picked, counted: bool) -> Contrib
     hit = ck.contribution_cache.get(key)
     if hit is None:
         note = row.derived_note
-        if not counted:
+        if row.policy_note:
+            note = row.policy_note
+        elif not counted:
             label = ck.group_labels.get(group or "", group)
             note = f"counted in group '{group}' ({label}): only the strongest applies"
         hit = Contribution(finding=row.label, value=value,

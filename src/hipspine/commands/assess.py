@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from hipspine.assess.compiled import POLICY_NOTE_PREFIX
 from hipspine.commands._io import OutputFormat, print_json, read_text
 from hipspine.models.assessment import Assessment
 
@@ -19,11 +20,14 @@ def register(app: typer.Typer) -> None:
         case: Annotated[str, typer.Argument(help="Case JSON (hipspine.case/1), or - for stdin")],
         output: Annotated[OutputFormat, typer.Option(
             "--format", "-f", help="text (default) or json")] = OutputFormat.text,
+        evidence: Annotated[str | None, typer.Option(
+            "--evidence", help="which likelihood ratios count, by how they were verified: "
+            "verified (default: primary and secondary), primary, or all")] = None,
     ) -> None:
         """Estimate whether the pain comes from the hip, spine, both or a mimic, with reasons."""
         from hipspine.assess.api import assess
 
-        result = assess(read_text(case))
+        result = assess(read_text(case), evidence=evidence)
         if output == OutputFormat.json:
             print_json(result)
         else:
@@ -74,7 +78,10 @@ def render(a: Assessment) -> None:
                 " [cyan]from text[/]" if c.from_text else "")
             if not c.counted:
                 lr = f"[dim]({lr})[/]"
-                tags += f" [dim]{escape(c.note or '')}[/]"
+                note = c.note or ""
+                if note.startswith(POLICY_NOTE_PREFIX):
+                    note = f"not counted (evidence policy {a.evidence_policy})"
+                tags += f" [dim]{escape(note)}[/]"
             table.add_row(escape(c.finding) + tags, escape(str(c.value)), lr,
                           escape(", ".join(c.citation.split(", ")[:2])))
         con.print(table)
@@ -95,4 +102,5 @@ def render(a: Assessment) -> None:
     if a.unverified:
         con.print(f"[red]Rests on unverified figures:[/] {escape('; '.join(a.unverified))}")
     con.print(f"[dim]engine {a.engine_version} · knowledge {a.knowledge_version} · "
+              f"evidence policy {a.evidence_policy} · "
               f"{escape(a.disclaimer)}[/]")

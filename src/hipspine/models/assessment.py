@@ -16,6 +16,9 @@ ASSESSMENT_FORMAT: Final = "hipspine.assessment/1"
 Verdict = Literal["hip", "spine", "both", "other", "indeterminate"]
 SourceId = Literal["hip", "spine", "sacroiliac", "trochanteric", "vascular", "neuropathy"]
 OffierskiMacnab = Literal["simple", "complex", "secondary", "misdiagnosed"]
+EvidenceLevel = Literal["all", "verified", "primary"]
+"""Which likelihood ratios count: every one, those checked against any source, or those
+checked against the primary paper. Red flags and pre-test probabilities always apply."""
 
 
 class _Out(BaseModel):
@@ -76,6 +79,9 @@ class Assessment(_Out):
     format: Literal["hipspine.assessment/1"] = ASSESSMENT_FORMAT
     engine_version: str
     knowledge_version: str
+    evidence_policy: EvidenceLevel = "all"
+    """Which likelihood ratios counted, by verification level (`rules.yaml` evidence_policy);
+    assessments stored before the policy existed counted all."""
     case_id: str | None = None
     verdict: Verdict
     urgent: bool

@@ -33,9 +33,10 @@ def knowledge() -> Any:
     return _need("hipspine", "load_knowledge")()
 
 
-def assess(case: Case) -> Any:
-    """`hipspine.assess(case, kb)` -> Assessment (engineer A's engine)."""
-    return _need("hipspine", "assess")(case, knowledge())
+def assess(case: Case, evidence: str | None = None) -> Any:
+    """`hipspine.assess(case, kb)` -> Assessment, under the knowledge base's evidence policy
+    unless `evidence` names another."""
+    return _need("hipspine", "assess")(case, knowledge(), evidence=evidence)
 
 
 @lru_cache(maxsize=1)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Query
 
 from hipspine.models import Assessment, Case
+from hipspine.models.assessment import EvidenceLevel
 from hipspine.models.landmarks import Landmarks, SpinopelvicResult
 from hipspine.models.plan import Plan
 from hipspine.web import services
@@ -28,8 +29,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.post("/assess", response_model=Assessment, responses=ERRORS,
              summary="Assess where the pain comes from (hipspine.assessment/1)")
-def assess(case: Case = Body(...), actor: Actor = Depends(current_actor)) -> Any:
-    return services.assess(case)
+def assess(case: Case = Body(...), actor: Actor = Depends(current_actor),
+           evidence: EvidenceLevel | None = Query(
+               None, description="Which likelihood ratios count, by how they were verified: "
+               "verified (default: primary and secondary), primary, or all")) -> Any:
+    return services.assess(case, evidence)
 
 
 @router.post("/plan", response_model=Plan, responses=ERRORS,
