@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from hypothesis import given
+from tests.assess.test_properties import FAST, cases
 
 import hipspine
 from hipspine.assess import assess_case, load_assessment_knowledge
 from hipspine.errors import InputError
 from hipspine.models import parse_case
-from tests.assess.test_properties import FAST, cases
 
 KB = load_assessment_knowledge()
 CASES = Path(__file__).parent / "cases"
@@ -65,6 +65,16 @@ def test_primary_leaves_out_figures_read_only_in_a_secondary_source() -> None:
     assert _contribution(verified, "spine", sitting).counted is True
     left_out = _contribution(primary, "spine", sitting)
     assert left_out.counted is False and "'primary' counts only primary" in (left_out.note or "")
+
+
+def test_the_policy_note_states_what_primary_costs_on_the_published_cases(
+        shared_dir: Path) -> None:
+    paths = sorted(CASES.glob("*.json")) + sorted((shared_dir / "examples").glob("*.json"))
+    docs = [d for d in (json.loads(p.read_text()) for p in paths)
+            if d.get("format") == "hipspine.case/1"]
+    lost = sum(hipspine.assess(d).verdict != hipspine.assess(d, evidence="primary").verdict
+               for d in docs)
+    assert f"{lost} of the {len(docs)} test cases" in KB.rules.evidence_policy.note
 
 
 def test_red_flags_apply_under_every_policy() -> None:
