@@ -7,6 +7,7 @@ clause break (semicolon, "but", a new severity-qualified finding after a comma) 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from hipspine.nlp.knowledge import NlpKnowledge
@@ -31,14 +32,25 @@ class _Trigger:
 
 
 class SentenceContext:
-    """The triggers of one sentence, found once and asked about each target span."""
+    """The triggers of one sentence, found once and asked about each target span.
+
+    Clauses and triggers are found on first use: most sentences hold no target, and then
+    no ConText rule needs to run on them at all."""
 
     def __init__(self, sentence: str, kb: NlpKnowledge) -> None:
-        self.clauses = clause_bounds(sentence, kb)
+        self.sentence = sentence
+        self._kb = kb
+
+    @functools.cached_property
+    def clauses(self) -> list[tuple[int, int]]:
+        return clause_bounds(self.sentence, self._kb)
+
+    @functools.cached_property
+    def triggers(self) -> list[_Trigger]:
         pseudo: list[tuple[int, int]] = []
         triggers: list[_Trigger] = []
-        for rule, rx in kb.context_rules:
-            for m in rx.finditer(sentence):
+        for rule, rx in self._kb.context_rules:
+            for m in rx.finditer(self.sentence):
                 if rule.direction == "pseudo":
                     pseudo.append((m.start(), m.end()))
                     continue
@@ -46,7 +58,7 @@ class SentenceContext:
                     continue
                 triggers.append(_Trigger(rule.id, rule.category, rule.direction,
                                          m.start(), m.end()))
-        self.triggers = triggers
+        return triggers
 
     def clause_of(self, start: int) -> tuple[int, int]:
         for s, e in self.clauses:

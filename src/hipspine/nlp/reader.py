@@ -144,12 +144,12 @@ def find_mentions(report: str, kb: NlpKnowledge, source: str | None = None) -> l
     carried_side: str | None = None
     for sentence in sentences:
         ctx = SentenceContext(sentence.text, kb)
-        found = _hip_mentions(sentence, ctx, kb, report_is_hip, carried_side)
-        found += _stenosis_mentions(sentence, ctx, kb)
+        anchors = _Anchors.of(sentence.text, kb)
+        found = _hip_mentions(sentence, ctx, kb, anchors, report_is_hip, carried_side)
+        found += _stenosis_mentions(sentence, ctx, kb, anchors)
         found += _listhesis_mentions(sentence, ctx, kb)
-        side_here = _sides(sentence.text, kb)
-        if side_here and kb.hip_anchor.search(sentence.text):
-            carried_side = side_here[-1][0]
+        if anchors.sides and anchors.hip:
+            carried_side = anchors.sides[-1][0]
         for m in found:
             m.source = source
             m.in_findings = sentence.in_findings
@@ -157,13 +157,29 @@ def find_mentions(report: str, kb: NlpKnowledge, source: str | None = None) -> l
     return mentions
 
 
+@dataclass(frozen=True)
+class _Anchors:
+    """Where a sentence names the hip, another body part, and a side: read once per
+    sentence and shared by the hip, stenosis and side rules."""
+
+    hip: list[int]
+    other: list[int]
+    sides: list[tuple[str, int, int]]
+
+    @classmethod
+    def of(cls, text: str, kb: NlpKnowledge) -> _Anchors:
+        return cls([m.start() for m in kb.hip_anchor.finditer(text)],
+                   [m.start() for m in kb.other_anchor.finditer(text)], _sides(text, kb))
+
+
 # --- hip -------------------------------------------------------------------------------
 
 def _hip_mentions(sentence: Sentence, ctx: SentenceContext, kb: NlpKnowledge,
-                  report_is_hip: bool, carried_side: str | None) -> list[Mention]:
+                  anchors: _Anchors, report_is_hip: bool,
+                  carried_side: str | None) -> list[Mention]:
     text = sentence.text
-    hip_anchors = [m.start() for m in kb.hip_anchor.finditer(text)]
-    other_anchors = [m.start() for m in kb.other_anchor.finditer(text)]
+    hip_anchors = anchors.hip
+    other_anchors = anchors.other
     if not hip_anchors and (not report_is_hip or other_anchors):
         return []
     out: list[Mention] = []
@@ -183,7 +199,8 @@ def _hip_mentions(sentence: Sentence, ctx: SentenceContext, kb: NlpKnowledge,
         taken.append((m.start(), m.end()))
         mention = Mention("hip_oa", rule, text, m.start(), m.end(),
                           ctx.modifiers(m.start(), m.end()),
-                          side=_side_near(text, m.start(), m.end(), ctx, kb) or carried_side)
+                          side=_side_near(m.start(), m.end(), ctx, anchors.sides)
+                          or carried_side)
         for key, value in values.items():
             setattr(mention, key, value)
         out.append(mention)
@@ -225,11 +242,10 @@ def _sides(text: str, kb: NlpKnowledge) -> list[tuple[str, int, int]]:
     return sorted(found, key=lambda s: s[1])
 
 
-def _side_near(text: str, start: int, end: int, ctx: SentenceContext,
-               kb: NlpKnowledge) -> str | None:
+def _side_near(start: int, end: int, ctx: SentenceContext,
+               sides: list[tuple[str, int, int]]) -> str | None:
     """The side word closest to a finding, preferring its own clause."""
     c_start, c_end = ctx.clause_of(start)
-    sides = _sides(text, kb)
     in_clause = [s for s in sides if c_start <= s[1] < c_end]
     pool = in_clause or sides
     if not pool:
@@ -284,10 +300,10 @@ def _step(word: str, kb: NlpKnowledge) -> Severity | None:
 
 # --- lumbar stenosis --------------------------------------------------------------------
 
-def _stenosis_mentions(sentence: Sentence, ctx: SentenceContext,
-                       kb: NlpKnowledge) -> list[Mention]:
+def _stenosis_mentions(sentence: Sentence, ctx: SentenceContext, kb: NlpKnowledge,
+                       anchors: _Anchors) -> list[Mention]:
     text = sentence.text
-    if kb.hip_anchor.search(text) and not kb.other_anchor.search(text):
+    if anchors.hip and not anchors.other:
         return []
     out: list[Mention] = []
     taken: list[tuple[int, int]] = []
