@@ -123,8 +123,9 @@ class CompiledKnowledge:
     prior_cache: dict[tuple[Any, ...], dict[str, CompiledPrior]]
     test_rows: tuple[TestRow, ...]
     """Findings offered as next tests, with the likelihood ratios that make them informative."""
-    contribution_cache: dict[tuple[Any, ...], Any]
-    """Output contributions interned by everything they show (they are immutable)."""
+    output_cache: dict[tuple[Any, ...], Any]
+    """Immutable output objects (contributions, prior-only source estimates), interned by
+    everything they show."""
 
 
 POLICY_NOTE_PREFIX = "not counted:"
@@ -262,7 +263,7 @@ def _compile(kb: AssessmentKnowledge, level: EvidenceLevel) -> CompiledKnowledge
                           if p.when is not None),
         prior_cache={},
         test_rows=_test_rows(findings, short_labels, assumed),
-        contribution_cache={},
+        output_cache={},
     )
 
 

@@ -18,7 +18,7 @@ from hipspine.assess.compiled import (
     to_odds,
     to_probability,
 )
-from hipspine.models.assessment import Contribution
+from hipspine.models.assessment import Contribution, SourceEstimate
 
 
 @dataclass
@@ -155,7 +155,7 @@ def _contribution(ck: CompiledKnowledge, item: Picked, counted: bool) -> Contrib
     """The output contribution, interned: equal inputs give the same immutable object."""
     row, value, texty, group = item
     key = (row.key, type(value), value, texty, counted)
-    hit = ck.contribution_cache.get(key)
+    hit = ck.output_cache.get(key)
     if hit is None:
         note = row.derived_note
         if row.policy_note:
@@ -167,13 +167,24 @@ def _contribution(ck: CompiledKnowledge, item: Picked, counted: bool) -> Contrib
                            likelihood_ratio=row.likelihood_ratio,
                            citation=row.citation_label, verified=row.verified, group=group,
                            from_text=texty, counted=counted, note=note)
-        if len(ck.contribution_cache) < 100_000:
-            ck.contribution_cache[key] = hit
+        if len(ck.output_cache) < 100_000:
+            ck.output_cache[key] = hit
     return hit
 
 
-def to_estimate(sw: SourceWork, ck: CompiledKnowledge) -> dict[str, Any]:
-    """The `SourceEstimate` payload (validated once, with the whole assessment)."""
+def to_estimate(sw: SourceWork, ck: CompiledKnowledge) -> dict[str, Any] | SourceEstimate:
+    """The `SourceEstimate` payload (validated once, with the whole assessment); a source no
+    known finding bears on is the same immutable estimate every time, built once."""
+    if not sw.contributions:
+        hit = ck.output_cache.get(("prior only", id(sw.prior)))
+        if hit is None:
+            hit = ck.output_cache[("prior only", id(sw.prior))] = SourceEstimate(
+                **_estimate(sw, ck))
+        return hit
+    return _estimate(sw, ck)
+
+
+def _estimate(sw: SourceWork, ck: CompiledKnowledge) -> dict[str, Any]:
     return {"id": sw.id, "label": ck.labels[sw.id], "pretest": round(sw.prior.probability, 4),
             "probability": round(sw.probability, 4),
             "contributions": sw.contributions,
