@@ -100,9 +100,14 @@ class WorkedExample(Sourced):
 
 
 class ConversionTable(Sourced):
-    """Raw score -> published interval score, one value per raw score."""
+    """Raw score -> published interval score, one value per raw score (index = raw score).
+
+    `citation` is the publication that defines the table; `citations` names the independent
+    copies the values were checked against when the table itself was not read there.
+    """
 
     values: list[float]
+    citations: list[str] = Field(default_factory=list)
 
 
 class Instrument(KBModel):
@@ -145,6 +150,10 @@ class Instrument(KBModel):
             expected = int(self.raw_range[1] - self.raw_range[0]) + 1
             if len(self.conversion_table.values) != expected:
                 raise ValueError(f"{self.id}: conversion table needs {expected} values")
+        if self.conversion_table is not None:
+            low, high = self.range
+            if any(not low <= v <= high for v in self.conversion_table.values):
+                raise ValueError(f"{self.id}: conversion table values outside {low}-{high}")
         return self
 
 

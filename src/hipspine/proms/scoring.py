@@ -142,8 +142,9 @@ def compute(instrument: Instrument, main: Sequence[int | None]) -> Computed:
         raw = float(sum(answered))
         if instrument.conversion_table is None:
             return Computed(None, "unavailable", missing, raw=raw)
-        return Computed(round(instrument.conversion_table.values[int(raw)], DECIMALS),
-                        "scored", missing, raw=raw)
+        # The published value as printed (three decimals for HOOS JR), not re-rounded.
+        return Computed(instrument.conversion_table.values[int(raw)], "scored", missing,
+                        raw=raw)
     if method == "health_profile":
         return Computed(None, "scored", missing, profile="".join(str(v) for v in main))
     raise AssertionError(method)  # pragma: no cover - the Literal type makes this unreachable
