@@ -29,11 +29,14 @@ def load_knowledge() -> AssessmentKnowledge:
     return _load()
 
 
-def assess(case: Case | dict[str, Any] | str, kb: AssessmentKnowledge | None = None) -> Assessment:
-    """Assess one case (a `Case`, dict or JSON text): verdict, sources, reasons, next tests."""
+def assess(case: Case | dict[str, Any] | str, kb: AssessmentKnowledge | None = None, *,
+           read_texts: bool = True, evidence: str | None = None) -> Assessment:
+    """Assess one case (a `Case`, dict or JSON text): verdict, sources, reasons, next tests.
+
+    `evidence`: which likelihood ratios count ("verified" by default, "primary" or "all")."""
     from hipspine.assess.api import assess as _assess
 
-    return _assess(case, kb)
+    return _assess(case, kb, read_texts=read_texts, evidence=evidence)
 
 __all__ = [
     "ENGINE_VERSION",

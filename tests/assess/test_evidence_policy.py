@@ -114,3 +114,16 @@ def test_a_stricter_policy_never_counts_more(data: dict[str, Any]) -> None:
         shown = {(s.id, c.finding) for s in a.sources for c in s.contributions}
         assert shown == {(s.id, c.finding) for s in runs["all"].sources
                          for c in s.contributions}  # a policy hides nothing
+
+
+def test_the_top_level_function_takes_the_policy_before_the_package_is_imported() -> None:
+    """`hipspine.assess` is a plain function until `hipspine.assess` (the package) is imported;
+    both forms must accept the same keywords (a fresh interpreter sees the plain function)."""
+    import subprocess
+    import sys
+
+    code = ("import hipspine; print(hipspine.assess({'format': 'hipspine.case/1'}, "
+            "evidence='primary', read_texts=False).evidence_policy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "primary"
