@@ -3,6 +3,7 @@ untrusted-issuer and wrong-algorithm calls are refused with 401; jku key sets ar
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from hipspine.ehr.cds import CdsConfig, TrustedIssuer
 from hipspine.ehr.cds.auth import JwtVerifier, Unauthorized
+from hipspine.ehr.cds.replay import MemoryReplayStore, ReplayStore, SqliteReplayStore
 
 from .cds_helpers import AUD, ISS, Ehr, make_app, spec
 
@@ -142,8 +144,6 @@ def test_no_trusted_issuer_configured_refuses_everyone(ehr: Ehr) -> None:
 
 
 def test_issuers_from_the_environment() -> None:
-    import json
-
     env = {"HIPSPINE_CDS_ISSUERS": json.dumps([{"iss": ISS, "jwks_url": "https://x/j"}]),
            "HIPSPINE_CDS_BASE_URL": "https://cds.example.org",
            "HIPSPINE_CDS_APP_URL": "https://app.example.org/"}
@@ -153,3 +153,82 @@ def test_issuers_from_the_environment() -> None:
 
     with pytest.raises(InputError):
         CdsConfig.from_env({"HIPSPINE_CDS_ISSUERS": "{"})
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def replay_store(request: pytest.FixtureRequest, tmp_path: Any) -> ReplayStore:
+    if request.param == "memory":
+        return MemoryReplayStore()
+    return SqliteReplayStore(str(tmp_path / "jti.sqlite"))
+
+
+def test_each_replay_store_admits_a_jti_once_until_its_time_is_up(
+        replay_store: ReplayStore) -> None:
+    assert replay_store.first_use("a", until=100, now=50)
+    assert not replay_store.first_use("a", until=100, now=60)     # replay
+    assert replay_store.first_use("b", until=100, now=60)         # another token
+    assert not replay_store.first_use("a", until=300, now=100)    # still remembered at 100
+    assert replay_store.first_use("a", until=300, now=101)        # forgotten after 100
+    assert not replay_store.first_use("a", until=400, now=200)
+
+
+def test_a_replayed_token_is_refused_by_every_worker(ehr: Ehr, tmp_path: Any) -> None:
+    """Two routers stand for two worker processes sharing HIPSPINE_CDS_REPLAY_DB: the token
+    the first accepted is refused by the second, and the first never sees it again either."""
+    from fastapi import FastAPI
+
+    from hipspine.ehr.cds import create_cds_router
+
+    env = {"HIPSPINE_CDS_ISSUERS": json.dumps([{"iss": ISS, "jwks": ehr.jwks}]),
+           "HIPSPINE_CDS_BASE_URL": "http://testserver",
+           "HIPSPINE_CDS_REPLAY_DB": str(tmp_path / "jti.sqlite")}
+    config = CdsConfig.from_env(env)
+    assert config.replay_db == env["HIPSPINE_CDS_REPLAY_DB"]
+    workers = []
+    for _ in range(2):
+        app = FastAPI()
+        app.include_router(create_cds_router(config))
+        workers.append(TestClient(app))
+    first, second = workers
+    headers = ehr.auth()
+    assert _call(first, headers) == 412       # accepted (prefetch missing)
+    assert _call(second, headers) == 401
+    assert _call(first, headers) == 401
+    assert _call(second, ehr.auth()) == 412   # a fresh token still gets through
+
+
+_start: Any = None
+
+
+def _hold_at(barrier: Any) -> None:
+    global _start
+    _start = barrier
+
+
+def _admitted(path: str, jtis: list[str]) -> list[str]:
+    store = SqliteReplayStore(path)   # each worker process opens the file itself
+    _start.wait()                     # all at once, on a new file
+    return [j for j in jtis if store.first_use(j, until=2e9, now=1e9)]
+
+
+def test_processes_racing_on_the_same_jti_admit_it_exactly_once(tmp_path: Any) -> None:
+    import multiprocessing
+
+    fork = multiprocessing.get_context("fork")
+    jtis = [f"jti-{n}" for n in range(50)]
+    for attempt in range(5):
+        path = str(tmp_path / f"jti-{attempt}.sqlite")
+        with fork.Pool(4, initializer=_hold_at, initargs=(fork.Barrier(4),)) as pool:
+            admitted = pool.starmap(_admitted, [(path, jtis)] * 4)
+        flat = [j for worker in admitted for j in worker]
+        assert sorted(flat) == sorted(jtis)   # each once: none lost, none admitted twice
+
+
+def test_a_replay_store_that_cannot_answer_refuses(ehr: Ehr) -> None:
+    class Broken:
+        def first_use(self, jti: str, until: float, now: float) -> bool:
+            raise OSError("disk gone")
+
+    config = CdsConfig(issuers=(TrustedIssuer(iss=ISS, jwks=ehr.jwks),))
+    with pytest.raises(Unauthorized, match="replay store unavailable"):
+        JwtVerifier(config, replay_store=Broken()).verify(f"Bearer {ehr.token()}", [AUD])

@@ -5,7 +5,6 @@ URL, and `jti` replay protection. Any failure is a bare 401 (no detail, per the 
 
 from __future__ import annotations
 
-import heapq
 import json
 import threading
 import time
@@ -13,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hipspine.ehr.cds.config import ALLOWED_ALGORITHMS, CdsConfig, TrustedIssuer
+from hipspine.ehr.cds.replay import MemoryReplayStore, ReplayStore, SqliteReplayStore
 
 FetchJson = Callable[[str], Any]
 
@@ -35,17 +35,19 @@ def _http_fetch_json(url: str) -> Any:
 
 class JwtVerifier:
     """Checks bearer tokens; caches key sets (and the keys parsed from them) and remembers
-    every `jti` until it expires."""
+    every `jti` until it expires, in `replay_store` (default: in memory, or the SQLite file
+    `config.replay_db` names when several worker processes must share it)."""
 
     def __init__(self, config: CdsConfig, fetch_json: FetchJson | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 replay_store: ReplayStore | None = None) -> None:
         self.config = config
         self._fetch = fetch_json or _http_fetch_json
         self._clock = clock
         self._jwks_cache: dict[str, tuple[float, dict[str, Any]]] = {}
         self._keys: dict[str, Any] = {}             # canonical JWK JSON -> public key
-        self._seen: dict[str, float] = {}
-        self._expiries: list[tuple[float, str]] = []  # heap of (forget after, jti)
+        self.replay_store: ReplayStore = replay_store or (
+            SqliteReplayStore(config.replay_db) if config.replay_db else MemoryReplayStore())
         self._lock = threading.Lock()
 
     def verify(self, authorization: str | None, audiences: list[str]) -> dict[str, Any]:
@@ -95,16 +97,13 @@ class JwtVerifier:
             raise Unauthorized("expiry too far in the future")
 
     def _check_replay(self, jti: str, exp: float, now: float) -> None:
-        with self._lock:
-            while self._expiries and self._expiries[0][0] < now:
-                until, old = heapq.heappop(self._expiries)
-                if self._seen.get(old) == until:
-                    del self._seen[old]
-            if jti in self._seen:
-                raise Unauthorized("replayed jti")
-            until = exp + self.config.clock_skew_seconds
-            self._seen[jti] = until
-            heapq.heappush(self._expiries, (until, jti))
+        until = exp + self.config.clock_skew_seconds
+        try:
+            first = self.replay_store.first_use(jti, until, now)
+        except Exception as exc:  # a store that cannot answer cannot rule out a replay
+            raise Unauthorized(f"replay store unavailable: {type(exc).__name__}") from None
+        if not first:
+            raise Unauthorized("replayed jti")
 
     def _key_for(self, issuer: TrustedIssuer, header: dict[str, Any]) -> Any:
         import jwt

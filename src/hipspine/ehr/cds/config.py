@@ -37,12 +37,14 @@ class CdsConfig:
     clock_skew_seconds: float = 30.0
     fhir_timeout_seconds: float = 5.0
     source_url: str | None = None
+    replay_db: str | None = None   # SQLite file of accepted jti values, shared by workers
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> CdsConfig:
         """HIPSPINE_CDS_ISSUERS (JSON list of {iss, jwks?, jwks_url?, jku_allowed?}),
-        HIPSPINE_CDS_BASE_URL, HIPSPINE_CDS_APP_URL."""
+        HIPSPINE_CDS_BASE_URL, HIPSPINE_CDS_APP_URL, HIPSPINE_CDS_REPLAY_DB (a SQLite file
+        path; needed when several worker processes serve the hook)."""
         env = dict(os.environ) if env is None else env
         raw = env.get("HIPSPINE_CDS_ISSUERS", "").strip()
         issuers: list[TrustedIssuer] = []
@@ -65,7 +67,8 @@ class CdsConfig:
                     jku_allowed=tuple(row.get("jku_allowed") or ())))
         return cls(issuers=tuple(issuers),
                    service_base_url=env.get("HIPSPINE_CDS_BASE_URL") or None,
-                   app_url=env.get("HIPSPINE_CDS_APP_URL", "").rstrip("/"))
+                   app_url=env.get("HIPSPINE_CDS_APP_URL", "").rstrip("/"),
+                   replay_db=env.get("HIPSPINE_CDS_REPLAY_DB") or None)
 
     def issuer(self, iss: str) -> TrustedIssuer | None:
         return next((i for i in self.issuers if i.iss == iss), None)
