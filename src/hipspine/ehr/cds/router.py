@@ -4,6 +4,7 @@ patient-view, and its feedback endpoint. Mount with `app.include_router(create_c
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import datetime as dt
 import logging
@@ -86,7 +87,7 @@ def create_cds_router(settings_or_config: Any = None, *,
         return {"services": [SERVICE]}
 
     @router.post(f"/cds-services/{SERVICE_ID}", response_model=None)
-    async def consider(request: Request) -> JSONResponse | dict[str, Any]:
+    async def consider(request: Request) -> JSONResponse:
         """patient-view: cards suggesting hip-spine syndrome, or no cards."""
         refused = check(request, f"/cds-services/{SERVICE_ID}")
         if refused is not None:
@@ -98,14 +99,20 @@ def create_cds_router(settings_or_config: Any = None, *,
                                               what="CDS Hooks request"))
         except InputError as exc:
             return _invalid(exc)
-        # CPU-bound (import, assess) and possibly blocking (FHIR fallback): off the event loop.
-        return await run_in_threadpool(answer, body)
-
-    def answer(body: dict[str, Any]) -> JSONResponse | dict[str, Any]:
         prefetch = body.get("prefetch") or {}
         missing = [k for k in REQUIRED_PREFETCH if k not in prefetch
                    or _is_outcome(prefetch.get(k))]
-        resources = _prefetched(prefetch)
+        if missing:  # the FHIR-server fallback blocks on the network: off the event loop
+            return await run_in_threadpool(answer, body, missing)
+        # Complete prefetch: import, assess and card rules are a few milliseconds of pure
+        # CPU with no I/O. A thread hop would add its own cost and, under the GIL, no
+        # parallelism, so they run here, after one pass of the event loop: requests that
+        # arrived meanwhile are read and queued first, so each waits its turn in order.
+        await asyncio.sleep(0)
+        return answer(body, [])
+
+    def answer(body: dict[str, Any], missing: list[str]) -> JSONResponse:
+        resources = _prefetched(body.get("prefetch") or {})
         if missing:
             fetched = _fetch_missing(body, missing, config, fhir_client)
             if fetched is None:
@@ -124,7 +131,9 @@ def create_cds_router(settings_or_config: Any = None, *,
         except Exception as exc:  # never a 5xx to the EHR: no advice instead
             log.warning("CDS card generation failed: %s", type(exc).__name__)
             cards = []
-        return {"cards": cards}
+        # Cards are plain JSON values already: rendered directly, not walked by FastAPI's
+        # encoder (same bytes).
+        return JSONResponse({"cards": cards})
 
     @router.post(f"/cds-services/{SERVICE_ID}/feedback", response_model=None)
     async def feedback(request: Request) -> JSONResponse | dict[str, Any]:
