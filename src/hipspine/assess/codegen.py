@@ -1,6 +1,6 @@
 """Precompile every finding's conditions into one generated Python function.
 
-Assessing must cost about as much as validating the case, so instead of walking closures
+Evaluating conditions is on every assessment's path, so instead of walking closures
 per condition, the knowledge base is turned (once, at first use) into straight-line code:
 one attribute read per case field and one comparison per condition. The generated source
 contains no clinical number of its own: constants are passed in from the knowledge base.

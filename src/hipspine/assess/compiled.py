@@ -1,7 +1,9 @@
-"""Precompile the assessment knowledge into plain closures and tuples, once per knowledge base.
+"""Precompile the assessment knowledge into plain closures and tuples, once per knowledge base
+and evidence policy.
 
-Validation of the knowledge happens at load; here we only turn it into fast structures so
-that assessing a case costs about as much as validating it.
+Validation of the knowledge happens at load; here we only turn it into fast structures
+(generated condition code, per-state contribution rows, next-test rows) so that assessing a
+case does no knowledge lookups. `benchmarks/bench_assess.py` measures what it costs.
 """
 
 from __future__ import annotations

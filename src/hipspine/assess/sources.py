@@ -2,7 +2,8 @@
 
 Sources are not mutually exclusive, so each source gets its own independent odds update.
 Within a group of correlated findings only the strongest contribution (largest |log LR|)
-counts per source; the others are shown with `counted=False`.
+counts per source; figures the evidence policy leaves out (e.g. unverified ones by default)
+are shown but never count. Both are shown with `counted=False` and a note saying why.
 """
 
 from __future__ import annotations
