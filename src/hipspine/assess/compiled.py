@@ -133,6 +133,12 @@ class CompiledKnowledge:
 POLICY_NOTE_PREFIX = "not counted:"
 """How the note of a contribution that the evidence policy leaves out begins."""
 
+
+def left_out_by_policy(contribution: Any) -> bool:
+    """Whether an output contribution is shown only because the evidence policy leaves it out
+    (its note says so; grouped contributions that lost to a stronger one are not)."""
+    return not contribution.counted and (contribution.note or "").startswith(POLICY_NOTE_PREFIX)
+
 _CACHE: dict[tuple[int, str], CompiledKnowledge] = {}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from hipspine.assess.compiled import POLICY_NOTE_PREFIX, CompiledKnowledge, compiled
+from hipspine.assess.compiled import CompiledKnowledge, compiled, left_out_by_policy
 from hipspine.assess.explain import explain
 from hipspine.assess.knowledge import AssessmentKnowledge, EvidenceLevel
 from hipspine.assess.next_tests import rank_next_tests
@@ -78,10 +78,9 @@ def assessment_payload(case: Case, kb: AssessmentKnowledge, *, from_text: Iterab
     om, om_reason = offierski_macnab(ck, case, verdict, acting)
     tests = red_flag_work_up(flags) + rank_next_tests(ck, case, work, verdict, acting, states)
     ordered = [work[s] for s in ck.source_ids]
-    left_out = [c for w in ordered for c in w.contributions
-                if not c.counted and c.note and c.note.startswith(POLICY_NOTE_PREFIX)]
+    left_out = sum(left_out_by_policy(c) for w in ordered for c in w.contributions)
     unverified = [f"{w.id}: {c.finding} ({c.citation})"
-                  + (" - not counted (evidence policy)" if c in left_out else "")
+                  + (" - not counted (evidence policy)" if left_out_by_policy(c) else "")
                   for w in ordered for c in w.contributions if not c.verified]
     n_unverified = len(unverified)
     unverified += [f"{w.id}: pre-test probability ({w.prior.label})"
@@ -99,7 +98,7 @@ def assessment_payload(case: Case, kb: AssessmentKnowledge, *, from_text: Iterab
         "explanation": explain(verdict, ordered, ck.labels, flags,
                                kb.rules.verdict.act_probability, tests, n_unverified,
                                not_read, om_reason, acting, kb.rules.verdict.min_evidence_lr,
-                               len(left_out), ck.evidence),
+                               left_out, ck.evidence),
         "rules_fired": rules, "texts_not_read": not_read,
         "findings_from_text": sorted({c.finding for w in ordered for c in w.contributions
                                      if c.from_text}),

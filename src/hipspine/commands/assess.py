@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from hipspine.assess.compiled import POLICY_NOTE_PREFIX
+from hipspine.assess.compiled import left_out_by_policy
 from hipspine.commands._io import OutputFormat, print_json, read_text
 from hipspine.models.assessment import Assessment
 
@@ -78,9 +78,8 @@ def render(a: Assessment) -> None:
                 " [cyan]from text[/]" if c.from_text else "")
             if not c.counted:
                 lr = f"[dim]({lr})[/]"
-                note = c.note or ""
-                if note.startswith(POLICY_NOTE_PREFIX):
-                    note = f"not counted (evidence policy {a.evidence_policy})"
+                note = (f"not counted (evidence policy {a.evidence_policy})"
+                        if left_out_by_policy(c) else c.note or "")
                 tags += f" [dim]{escape(note)}[/]"
             table.add_row(escape(c.finding) + tags, escape(str(c.value)), lr,
                           escape(", ".join(c.citation.split(", ")[:2])))
