@@ -2,21 +2,21 @@
 
     python benchmarks/bench_cds.py [--quick] [--workers N] [--clients C]
 
-A uvicorn server (127.0.0.1:8766, separate processes: `--workers` worker processes, default 2,
-one per core of the 2-core machine the issue measures on) serves the hipspine-consider router
-with a trusted test issuer, plus a plain assess endpoint mounted by this benchmark
-(`POST /bench/assess`: strict case validation + `hipspine.assess`, no authentication), because
-the web app's `POST /api/v1/assess` needs a registry and a log-in session. Baseline and
-measured run on the same server, same workers, same client. With more than one worker the
-accepted `jti` values live in a shared SQLite file (HIPSPINE_CDS_REPLAY_DB), as a deployment
-with several workers needs; the run ends by replaying used tokens on fresh connections and
-fails unless every worker refuses them. Clients (closed loop, raw asyncio HTTP/1.1 keep-alive
-connections on loopback, sharing the cores with the server) send:
-  baseline  POST /bench/assess with the case the CDS import produces for the same patient
+Runs the shipped server, `hipspine serve --workers N` (default 2, one per core of the 2-core
+machine the issue measures on), on 127.0.0.1:8766 with a scratch SQLite registry holding one
+clinician and an API token, and a trusted test issuer for CDS Hooks. With several workers
+the accepted `jti` values live in a shared SQLite file, as `hipspine serve` arranges; the run
+ends by replaying used tokens on fresh connections and fails unless every worker refuses
+them. Baseline and measured run on the same server, same workers, same client. Clients
+(closed loop, raw asyncio HTTP/1.1 keep-alive connections on loopback, sharing the cores
+with the server) send:
+  baseline  POST /api/v1/assess (API token) with the case the CDS import produces for the
+            same patient
   measured  POST /cds-services/hipspine-consider with a signed ES384 JWT (fresh jti each, signed
             before the clock starts) and full prefetch: JWT check + replay check + FHIR import
             + assess + card rules
-Printed: p50/p99 latency and throughput of each, and the ratio measured/baseline.
+Printed: p50/p99 latency and throughput of each, the ratio measured/baseline, and how the
+CDS connections spread over the workers (their mean latencies cluster by worker).
 Target: CDS p99 under 100 ms (the spec asks for answers "on the order of 500 ms").
 """
 
@@ -42,35 +42,29 @@ PORT = 8766
 ISS = "https://bench-ehr.example.org/"
 BASE = f"http://127.0.0.1:{PORT}"
 CDS_URL = f"{BASE}/cds-services/hipspine-consider"
+ASSESS_URL = f"{BASE}/api/v1/assess"
 
 
-def build_app() -> Any:
-    """The server side (run in the child process)."""
-    from fastapi import Body, FastAPI
-
-    import hipspine
-    from hipspine.ehr.cds import create_cds_router
-
-    app = FastAPI()
-    app.include_router(create_cds_router(None))  # issuers from HIPSPINE_CDS_ISSUERS
-
-    @app.post("/bench/assess")
-    def plain_assess(case: dict[str, Any] = Body(...)) -> Any:
-        return hipspine.assess(case)  # strict case validation, then the engine
-
-    return app
+def start_server(workers: int, env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
+    """`hipspine serve` as a clinic runs it (its log goes to a scratch file, not the terminal)."""
+    return subprocess.Popen([sys.executable, "-m", "hipspine", "serve", "--port", str(PORT),
+                             "--workers", str(workers)], env=env, cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT)
 
 
-def serve(workers: int) -> None:
-    import uvicorn
+def registry_with_api_token(scratch: Path) -> tuple[str, str]:
+    """A scratch registry with one clinician; returns (database URL, their API token)."""
+    from hipspine.registry import get_engine, session_scope
+    from hipspine.web import store
 
-    options: dict[str, Any] = {"host": "127.0.0.1", "port": PORT, "log_level": "warning",
-                               "access_log": False, "timeout_keep_alive": 60, "backlog": 256}
-    if workers == 1:
-        uvicorn.run(build_app(), **options)
-    else:  # each worker process builds its own app from this module
-        uvicorn.run("bench_cds:build_app", factory=True, workers=workers,
-                    app_dir=str(Path(__file__).parent), **options)
+    url = f"sqlite:///{scratch / 'registry.sqlite'}"
+    engine = get_engine(url)
+    with session_scope(engine) as s:
+        user = store.create_user(s, "bench-clinician", "bench-password-not-secret", "clinician")
+        s.flush()
+        token = store.issue_token(s, store.Actor(user.id, user.username, user.role), "bench")
+    engine.dispose()
+    return url, token
 
 
 def cds_request() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -105,9 +99,10 @@ def cds_request() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 async def load(url: str, body: dict[str, Any], headers: list[dict[str, str]],
-               clients: int) -> tuple[list[float], float, int, int]:
+               clients: int) -> tuple[list[list[float]], float, int, int]:
     """Closed-loop clients on raw asyncio HTTP/1.1 keep-alive connections: requests are
-    pre-encoded bytes, so the client (on the same cores as the server) costs little CPU."""
+    pre-encoded bytes, so the client (on the same cores as the server) costs little CPU.
+    Returns the latencies of each connection (a connection stays on one worker)."""
     host, port = "127.0.0.1", PORT
     path = url.split(str(PORT), 1)[1]
     payload = json.dumps(body).encode()
@@ -115,7 +110,7 @@ async def load(url: str, body: dict[str, Any], headers: list[dict[str, str]],
                  f"application/json\r\nContent-Length: {len(payload)}\r\n"
                  + "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n").encode() + payload
                 for h in headers]
-    latencies: list[float] = []
+    per_connection: list[list[float]] = []
     queue = list(range(len(requests)))
     cards = 0
     errors = 0
@@ -123,6 +118,8 @@ async def load(url: str, body: dict[str, Any], headers: list[dict[str, str]],
     async def worker() -> None:
         nonlocal cards, errors
         reader, writer = await asyncio.open_connection(host, port)
+        latencies: list[float] = []
+        per_connection.append(latencies)
         try:
             while queue:
                 i = queue.pop()
@@ -138,6 +135,8 @@ async def load(url: str, body: dict[str, Any], headers: list[dict[str, str]],
                     errors += 1   # counted and shown; a loaded shared machine drops a few
                     writer.close()
                     reader, writer = await asyncio.open_connection(host, port)
+                    latencies = []
+                    per_connection.append(latencies)
                     continue
                 latencies.append((time.perf_counter() - start) * 1000)
                 if status != 200:
@@ -149,7 +148,7 @@ async def load(url: str, body: dict[str, Any], headers: list[dict[str, str]],
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
     elapsed = time.perf_counter() - start
-    return latencies, elapsed, cards, errors
+    return [c for c in per_connection if c], elapsed, cards, errors
 
 
 async def replay_refused(headers: list[dict[str, str]], body: dict[str, Any]) -> bool:
@@ -174,16 +173,19 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def spread(per_connection: list[list[float]]) -> str:
+    """Mean latency of each connection, lowest and highest: equal when the workers share the
+    connections evenly (each worker serves its connections in turn)."""
+    means = sorted(statistics.fmean(c) for c in per_connection)
+    return f"{means[0]:.0f}-{means[-1]:.0f} ms over {len(means)} connections"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    if args.serve:
-        serve(args.workers)
-        return
     import httpx
     import jwt
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -193,21 +195,28 @@ def main() -> None:
     public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
     jwks = {"keys": [public | {"kid": "bench", "alg": "ES384", "use": "sig"}]}
     scratch = tempfile.TemporaryDirectory()
+    database_url, api_token = registry_with_api_token(Path(scratch.name))
     env = dict(os.environ, HIPSPINE_CDS_ISSUERS=json.dumps([{"iss": ISS, "jwks": jwks}]),
-               HIPSPINE_CDS_BASE_URL=BASE)
-    if args.workers > 1:
-        env["HIPSPINE_CDS_REPLAY_DB"] = str(Path(scratch.name) / "cds-jti.sqlite")
-    server = subprocess.Popen([sys.executable, __file__, "--serve", "--workers",
-                               str(args.workers)], env=env, cwd=ROOT)
+               HIPSPINE_CDS_BASE_URL=BASE, HIPSPINE_DATABASE_URL=database_url)
+    env.pop("HIPSPINE_CDS_REPLAY_DB", None)   # `hipspine serve` shares one across workers
+    log = open(Path(scratch.name) / "serve.log", "wb")
+    server = start_server(args.workers, env, log)
+    api = [{"Authorization": f"Bearer {api_token}"}]
     try:
-        for _ in range(200):
+        for _ in range(300):
             try:
                 if httpx.get(f"{BASE}/cds-services", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
+            if server.poll() is not None:
+                break
         else:
             raise SystemExit("server did not start")
+        if server.poll() is not None:
+            log.close()
+            raise SystemExit("hipspine serve exited:\n"
+                             + (Path(scratch.name) / "serve.log").read_text()[-2000:])
         body, case = cds_request()
         now = int(time.time())
 
@@ -219,30 +228,31 @@ def main() -> None:
 
         warm = [token() for _ in range(100 * args.workers)]   # every worker warmed up
         asyncio.run(load(CDS_URL, body, warm, 10 * args.workers))
-        asyncio.run(load(f"{BASE}/bench/assess", case, [{}] * len(warm), 10 * args.workers))
+        asyncio.run(load(ASSESS_URL, case, api * len(warm), 10 * args.workers))
         tokens = [token() for _ in range(n)]   # signed by the "EHR" before the clock starts
-        base_lat, base_s, _, base_err = asyncio.run(load(f"{BASE}/bench/assess", case,
-                                                         [{}] * n, args.clients))
-        cds_lat, cds_s, cards, cds_err = asyncio.run(load(CDS_URL, body, tokens, args.clients))
+        base, base_s, _, base_err = asyncio.run(load(ASSESS_URL, case, api * n, args.clients))
+        cds, cds_s, cards, cds_err = asyncio.run(load(CDS_URL, body, tokens, args.clients))
         single = [token() for _ in range(n // 4)]
-        one_lat, one_s, _, one_err = asyncio.run(load(CDS_URL, body, single, 1))
+        one, one_s, _, one_err = asyncio.run(load(CDS_URL, body, single, 1))
         refused = asyncio.run(replay_refused(tokens[:4] + single[:4], body))
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=20)
+        log.close()
         scratch.cleanup()
-    rows = [("baseline: POST /bench/assess", base_lat, base_s),
+    base_lat, cds_lat, one_lat = ([x for c in per for x in c] for per in (base, cds, one))
+    rows = [("baseline: POST /api/v1/assess", base_lat, base_s),
             ("measured: CDS patient-view", cds_lat, cds_s),
             ("CDS patient-view, 1 client", one_lat, one_s)]
-    store = "shared SQLite jti store" if args.workers > 1 else "in-memory jti store"
-    print(f"{n} requests each, {args.clients} concurrent clients, {args.workers} uvicorn "
-          f"worker(s) ({store}), same server for baseline and CDS, loopback")
+    print(f"{n} requests each, {args.clients} concurrent clients, `hipspine serve --workers "
+          f"{args.workers}`, same server for baseline and CDS, loopback")
     print(f"{'':32} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'req/s':>8}")
     for label, lat, secs in rows:
         print(f"{label:32} {pct(lat, 0.5):8.1f} {pct(lat, 0.99):8.1f} "
               f"{statistics.fmean(lat):8.1f} {len(lat) / secs:8.0f}")
     print(f"{'ratio measured/baseline':32} {pct(cds_lat, 0.5) / pct(base_lat, 0.5):8.2f} "
           f"{pct(cds_lat, 0.99) / pct(base_lat, 0.99):8.2f}")
+    print(f"CDS mean latency per connection: {spread(cds)}")
     print(f"transport errors (dropped connections): baseline {base_err}, CDS {cds_err}, "
           f"single {one_err}; os.getloadavg() {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"cards per call: {cards / max(1, len(cds_lat)):.1f}; replayed tokens refused by "

@@ -116,3 +116,12 @@ def test_pages_are_not_cached_or_framed(clinician: TestClient) -> None:
     assert r.headers["cache-control"] == "no-store"
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["referrer-policy"] == "no-referrer"
+
+
+def test_static_assets_may_be_cached_but_not_sniffed(anon: TestClient) -> None:
+    r = anon.get("/static/app.css")
+    assert r.status_code == 200
+    assert "no-store" not in r.headers.get("cache-control", "")
+    assert r.headers["x-content-type-options"] == "nosniff"
+    api = anon.post("/api/v1/assess", json={})  # refused, and still marked
+    assert api.status_code == 401 and api.headers["cache-control"] == "no-store"

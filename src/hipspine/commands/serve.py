@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 
@@ -16,13 +18,13 @@ def register(app: typer.Typer) -> None:
             "", "--create-admin", metavar="USERNAME",
             help="Create this admin account first (password from HIPSPINE_ADMIN_PASSWORD, "
             "else asked for). A new clinic's first account; the admin page adds the rest."),
+        workers: int = typer.Option(1, min=1, max=64, help="Worker processes (Linux): one per "
+                                    "core serves that many requests at once."),
     ) -> None:
         """Run the web app and REST API on the registry (HIPSPINE_DATABASE_URL or SQLite)."""
-        import uvicorn
         from rich.console import Console
 
         from hipspine.registry import get_engine
-        from hipspine.web.app import create_app
         from hipspine.web.settings import WebSettings
 
         settings = WebSettings()
@@ -48,8 +50,41 @@ def register(app: typer.Typer) -> None:
         out.print(f"Open http://{shown}:{port}/  (API docs: http://{shown}:{port}/docs)")
         if not demo and not _has_accounts(engine):
             out.print("[yellow]No accounts yet:[/] restart with --create-admin USERNAME.")
-        application = create_app(settings, engine=engine)
-        uvicorn.run(application, host=host, port=port, log_level="info")
+        engine.dispose()  # the app (in each worker) opens its own connections
+        _serve(settings, host, port, workers)
+
+
+def _serve(settings: Any, host: str, port: int, workers: int) -> None:
+    """One process, or `workers` processes (see `hipspine.web.server`). Several workers share
+    what must be shared: the settings object (its session-signing key too, so a session
+    cookie is good on every worker), the registry, and the CDS `jti` replay store (a SQLite
+    file; a temporary one unless HIPSPINE_CDS_REPLAY_DB names one). Failed log-ins are
+    counted per worker, so each worker allows its share of the limit and all of them together
+    never more than `login_max_attempts`."""
+    import os
+    import tempfile
+
+    from hipspine.web.server import AppTarget, ServeOptions, ServerError, run
+
+    shared = {"login_max_attempts": max(1, settings.login_max_attempts // workers)}
+    options = ServeOptions(host=host, port=port, workers=workers,
+                           uvicorn={"log_level": "info"})
+    with tempfile.TemporaryDirectory(prefix="hipspine-serve-") as scratch:
+        if workers > 1:
+            os.environ.setdefault("HIPSPINE_CDS_REPLAY_DB",
+                                  os.path.join(scratch, "cds-jti.sqlite"))
+        try:
+            run(AppTarget("hipspine.web.app:create_app", (settings.model_copy(update=shared),)),
+                options)
+        except ServerError as exc:
+            raise typer.Exit(_fail(str(exc))) from None
+
+
+def _fail(message: str) -> int:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[red]hipspine serve:[/] {message}")
+    return 1
 
 
 def _has_accounts(engine: object) -> bool:

@@ -13,7 +13,9 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hipspine.version import ENGINE_VERSION
 from hipspine.web import logfilter
@@ -53,6 +55,7 @@ def create_app(settings: WebSettings | None = None, engine: Any | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine if engine is not None else get_engine(settings.database_url)
+    app.state.warm_up = _warm_up
     app.state.login_limiter = LoginRateLimiter(settings.login_max_attempts,
                                                settings.login_window_s)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
@@ -60,17 +63,7 @@ def create_app(settings: WebSettings | None = None, engine: Any | None = None) -
                        same_site="lax", https_only=settings.cookie_secure)
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def safety_headers(request: Request, call_next: Any) -> Any:
-        """No caching of patient pages, no framing, no referrer (pre-fill links carry answers)."""
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    app.add_middleware(SafetyHeaders)
     async def on_unavailable(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(status_code=503, content={"error": "unavailable",
                                                       "detail": str(exc)})
@@ -95,15 +88,52 @@ def create_app(settings: WebSettings | None = None, engine: Any | None = None) -
     return app
 
 
-def _mount_cds(app: FastAPI) -> None:
-    """Mount engineer G's CDS Hooks router when the EHR adapter is installed."""
-    import importlib
+WARM_UP_CASE = {"format": "hipspine.case/1", "age": 60, "sex": "female",
+                "imaging": {"reports": ["AP pelvis: mild joint space narrowing of the right hip."]},
+                "notes": ["FABER positive on the right."]}
 
-    try:
-        cds = importlib.import_module("hipspine.ehr.cds")
-    except ImportError:
-        return
-    factory = getattr(cds, "create_cds_router", None)
-    router = factory() if callable(factory) else getattr(cds, "router", None)
-    if router is not None:
-        app.include_router(router)
+
+def _warm_up() -> None:
+    """Load the knowledge bases and compile the engine (and the report reader) before the
+    first patient: a server calls this once at start-up (`hipspine.web.server.ready`)."""
+    from hipspine.models import parse_case
+    from hipspine.web import services
+
+    services.assess(parse_case(WARM_UP_CASE))
+
+
+def _mount_cds(app: FastAPI) -> None:
+    """CDS Hooks (discovery, hipspine-consider, feedback), configured from HIPSPINE_CDS_*."""
+    from hipspine.ehr.cds import create_cds_router
+
+    app.include_router(create_cds_router())
+
+
+class SafetyHeaders:
+    """No caching of patient pages, no framing, no referrer (pre-fill links carry answers).
+
+    Plain ASGI, not `@app.middleware("http")`: that wraps every request in an extra task and
+    a body stream, measured at about a tenth of a CDS Hooks call's server time."""
+
+    HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+               ("Referrer-Policy", "no-referrer"))
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.HEADERS:
+                    headers.setdefault(name, value)
+                if not static:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
