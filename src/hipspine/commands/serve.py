@@ -64,27 +64,21 @@ def _serve(settings: Any, host: str, port: int, workers: int) -> None:
     import os
     import tempfile
 
-    from hipspine.web.server import AppTarget, ServeOptions, ServerError, run
+    from hipspine.web.server import AppTarget, ServeOptions, run
 
     shared = {"login_max_attempts": max(1, settings.login_max_attempts // workers)}
     options = ServeOptions(host=host, port=port, workers=workers,
                            uvicorn={"log_level": "info"})
+    target = AppTarget("hipspine.web.app:create_app", (settings.model_copy(update=shared),))
     with tempfile.TemporaryDirectory(prefix="hipspine-serve-") as scratch:
-        if workers > 1:
-            os.environ.setdefault("HIPSPINE_CDS_REPLAY_DB",
-                                  os.path.join(scratch, "cds-jti.sqlite"))
+        own_store = workers > 1 and not os.environ.get("HIPSPINE_CDS_REPLAY_DB")
+        if own_store:  # workers are spawned with this process's environment
+            os.environ["HIPSPINE_CDS_REPLAY_DB"] = os.path.join(scratch, "cds-jti.sqlite")
         try:
-            run(AppTarget("hipspine.web.app:create_app", (settings.model_copy(update=shared),)),
-                options)
-        except ServerError as exc:
-            raise typer.Exit(_fail(str(exc))) from None
-
-
-def _fail(message: str) -> int:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[red]hipspine serve:[/] {message}")
-    return 1
+            run(target, options)  # a ServerError is shown and exits 1, as every hipspine error
+        finally:
+            if own_store:
+                del os.environ["HIPSPINE_CDS_REPLAY_DB"]
 
 
 def _has_accounts(engine: object) -> bool:

@@ -34,13 +34,15 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Any
 
+from hipspine.errors import HipspineError
+
 log = logging.getLogger("hipspine.web.server")
 
 EARLY_DEATH_SECONDS = 5.0
 PORT_TAKEN_EXIT = 3
 
 
-class ServerError(RuntimeError):
+class ServerError(HipspineError):
     """The server could not start (port taken, worker crashed on start-up)."""
 
 
