@@ -196,3 +196,27 @@ def test_bad_feedback_is_422(client: TestClient, ehr: Ehr) -> None:
     response = client.post(f"{URL}/feedback", json=body, headers=ehr.auth())
     assert response.status_code == 422
     assert response.json()["problems"][0]["field"] == "feedback[0].outcome"
+
+
+def test_a_report_suggesting_metastasis_leads_with_a_critical_card(client: TestClient,
+                                                                   ehr: Ehr) -> None:
+    """The red flag comes from the radiology report's text, not from a coded condition."""
+    import base64
+
+    report = ("MRI pelvis. Findings: lytic lesion of the right greater trochanter with "
+              "aggressive features, suspicious for metastasis.")
+    body = request_for("p-flag", [condition("p-flag", 1, ICD, "M70.61", "Trochanteric "
+                                            "bursitis, right hip")],
+                       [{"resourceType": "Procedure", "id": "pr3", "status": "completed",
+                         "subject": {"reference": "Patient/p-flag"},
+                         "code": {"coding": [{"system": CPT, "code": "22612"}]}}])
+    body["prefetch"]["reports"] = _searchset({
+        "resourceType": "DiagnosticReport", "id": "dr1", "status": "final",
+        "subject": {"reference": "Patient/p-flag"}, "code": {"text": "MRI pelvis"},
+        "presentedForm": [{"contentType": "text/plain",
+                           "data": base64.b64encode(report.encode()).decode()}]})
+    cards = client.post(URL, json=body, headers=ehr.auth()).json()["cards"]
+    assert cards and all(check_card(c) == [] for c in cards)
+    assert cards[0]["indicator"] == "critical"
+    assert cards[0]["summary"].startswith("Red flag: Imaging suggests a bone tumour, metastasis")
+    assert "Scottish" in cards[0]["detail"]

@@ -77,8 +77,12 @@ def _server_side_inodes(port: int) -> dict[int, int]:
 
 
 def _socket_inodes(pid: int) -> set[int]:
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
+    inodes: set[int] = set()
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # the process has just exited
+        return inodes
+    for fd in fds:
         try:
             target = os.readlink(fd)
         except OSError:

@@ -113,8 +113,9 @@ class CompiledKnowledge:
     red_flags: tuple[CompiledRedFlag, ...]
     red_flag_checks: ChecksFn
     """Generated: every red-flag trigger's result, in `red_flag_triggers` order."""
-    red_flag_triggers: tuple[tuple[int, str], ...]
-    """(index into `red_flags`, trigger finding) per generated check."""
+    red_flag_triggers: tuple[tuple[int, str, str, frozenset[str]], ...]
+    """(index into `red_flags`, trigger finding, citation label: the trigger's own, else its
+    rule's, the case fields it reads) per generated check."""
     hip_changes: Check
     spine_changes: Check
     secondary_when: Check
@@ -261,7 +262,10 @@ def _compile(kb: AssessmentKnowledge, level: EvidenceLevel) -> CompiledKnowledge
                             r.action, r.urgency, r.citation, _label(r.citation))
             for r in kb.rules.red_flags),
         red_flag_checks=compile_checks([t.all_of for _, t in triggers]),
-        red_flag_triggers=tuple((i, t.finding) for i, t in triggers),
+        red_flag_triggers=tuple(
+            (i, t.finding, _label(t.citation or kb.rules.red_flags[i].citation),
+             frozenset(c.field for c in t.all_of))
+            for i, t in triggers),
         hip_changes=compile_all(om.hip_changes),
         spine_changes=compile_all(om.spine_changes),
         secondary_when=compile_all(om.secondary_when),

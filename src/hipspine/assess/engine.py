@@ -22,19 +22,22 @@ from hipspine.models.case import Case
 from hipspine.version import ENGINE_VERSION
 
 
-def red_flags(ck: CompiledKnowledge, case: Case) -> list[dict[str, Any]]:
-    """Every red-flag rule with at least one trigger whose conditions all hold."""
-    fired: dict[int, list[str]] = {}
-    for (index, trigger), result in zip(ck.red_flag_triggers, ck.red_flag_checks(case),
-                                        strict=True):
+def red_flags(ck: CompiledKnowledge, case: Case,
+              from_text: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """Every red-flag rule with at least one trigger whose conditions all hold, citing what
+    supports the triggers that fired, and saying whether one rests on text the reader read."""
+    fired: dict[int, list[tuple[str, str, bool]]] = {}
+    for (index, trigger, cited, fields), result in zip(ck.red_flag_triggers,
+                                                       ck.red_flag_checks(case), strict=True):
         if result is True:
-            fired.setdefault(index, []).append(trigger)
+            fired.setdefault(index, []).append((trigger, cited, bool(fields & from_text)))
     found = []
     for index in sorted(fired):
-        rule = ck.red_flags[index]
-        found.append({"id": rule.id, "finding": "; ".join(fired[index]),
-                      "action": rule.action, "citation": rule.citation_label,
-                      "urgency": rule.urgency})
+        rule, hits = ck.red_flags[index], fired[index]
+        found.append({"id": rule.id, "finding": "; ".join(t for t, _, _ in hits),
+                      "action": rule.action,
+                      "citation": "; ".join(dict.fromkeys(c for _, c, _ in hits)),
+                      "urgency": rule.urgency, "from_text": any(x for _, _, x in hits)})
     return found
 
 
@@ -68,9 +71,10 @@ def assessment_payload(case: Case, kb: AssessmentKnowledge, *, from_text: Iterab
                        evidence: EvidenceLevel | None = None) -> dict[str, Any]:
     """The assessment as plain data (what `assess_case` validates into `Assessment`)."""
     ck = compiled(kb, evidence)
-    flags = red_flags(ck, case)
+    read = frozenset(from_text)
+    flags = red_flags(ck, case, read)
     states = ck.states(case)
-    work = estimate_sources(ck, case, frozenset(from_text), states)
+    work = estimate_sources(ck, case, read, states)
     prob = {s: w.probability for s, w in work.items()}
     evidence_lr = {s: w.evidence_lr for s, w in work.items()}
     acting = acting_sources(ck, prob, evidence_lr)
@@ -101,7 +105,9 @@ def assessment_payload(case: Case, kb: AssessmentKnowledge, *, from_text: Iterab
                                left_out, ck.evidence),
         "rules_fired": rules, "texts_not_read": not_read,
         "findings_from_text": sorted({c.finding for w in ordered for c in w.contributions
-                                     if c.from_text}),
+                                     if c.from_text}
+                                    | {f"Red flag: {f['finding']}" for f in flags
+                                       if f["from_text"]}),
         "unverified": unverified,
     }
     return payload

@@ -183,6 +183,17 @@ class NextTestRules(Provenance):
 class Trigger(KBModel):
     finding: str
     all_of: list[Condition] = Field(min_length=1)
+    # A trigger supported by another source than its rule's cites that source here.
+    citation: str | None = None
+    verified: Verification | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _cited_and_verified_together(self) -> Trigger:
+        if (self.citation is None) != (self.verified is None):
+            raise ValueError(f"red-flag trigger {self.finding!r}: give citation and verified "
+                             "together, or neither (then the rule's own apply)")
+        return self
 
 
 class RedFlagRule(Provenance):

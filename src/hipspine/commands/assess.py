@@ -50,8 +50,9 @@ def render(a: Assessment) -> None:
         con.rule("[bold red]RED FLAGS - act first[/]")
         for f in a.red_flags:
             style = "bold white on red" if f.urgency == "emergency" else "bold red"
-            con.print(f"[{style}]{f.urgency.upper()}[/] {escape(f.finding)}: {escape(f.action)}"
-                      f" [dim]({escape(f.citation)})[/]")
+            read = " [yellow](read from the report text: check it)[/]" if f.from_text else ""
+            con.print(f"[{style}]{f.urgency.upper()}[/] {escape(f.finding)}{read}: "
+                      f"{escape(f.action)} [dim]({escape(f.citation)})[/]")
     con.rule("Assessment")
     title = f"Verdict: [{_VERDICT_STYLE[a.verdict]}]{a.verdict.upper()}[/]"
     if a.offierski_macnab:

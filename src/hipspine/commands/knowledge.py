@@ -100,6 +100,9 @@ def entries() -> list[dict[str, Any]]:
     for r in kb.rules.red_flags:
         rows.append({"kind": "red_flag", "entry": r.id, "value": r.urgency,
                      "citation": r.citation, "verified": r.verified, "note": r.note})
+        rows += [{"kind": "red_flag_trigger", "entry": f"{r.id}: {t.finding}",
+                  "value": r.urgency, "citation": t.citation, "verified": t.verified,
+                  "note": t.note} for t in r.triggers if t.citation]
     v = kb.rules.verdict
     rows.append({"kind": "verdict", "entry": "act threshold",
                  "value": {"act_probability": v.act_probability,

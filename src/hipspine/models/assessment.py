@@ -31,6 +31,7 @@ class RedFlag(_Out):
     action: str
     citation: str
     urgency: Literal["emergency", "urgent"] = "urgent"
+    from_text: bool = False  # a trigger that fired rests on a field the report reader filled
 
 
 class Contribution(_Out):

@@ -135,6 +135,11 @@ class Imaging(_Strict):
     hip_oa: HipOA | None = None
     lumbar_stenosis: LumbarStenosis | None = None
     spondylolisthesis: Spondylolisthesis | None = None
+    # Alarming findings on any imaging (red flags, not pain sources): True when a report
+    # says so or suspects it; filled from `reports` by the report reader when absent.
+    suspected_malignancy: Flag = None  # bone tumour, metastasis, aggressive/lytic lesion
+    fracture: Flag = None              # a current fracture (stress and insufficiency too)
+    infection: Flag = None             # discitis, osteomyelitis, abscess, septic arthritis
     reports: list[str] = Field(default_factory=list)
 
 

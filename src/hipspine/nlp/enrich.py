@@ -3,7 +3,7 @@
     from hipspine.nlp import enrich_case
     enriched = enrich_case(case)
     enriched.case          # the case with imaging/exam fields read from text
-    enriched.from_text     # ["imaging.hip_oa", "exam.faber_positive", ...]
+    enriched.from_text     # ["imaging.hip_oa", "imaging.fracture", "exam.faber_positive", ...]
     enriched.texts_read    # ["imaging.reports[0]", "notes[1]", ...]
 
 The assessment calls this before scoring, and says which findings came from text.
@@ -30,7 +30,8 @@ class EnrichedCase:
 
 
 def enrich_case(case: Case, kb: NlpKnowledge | None = None) -> EnrichedCase:
-    """Read `imaging.reports` into absent imaging fields and `notes` into absent exam fields."""
+    """Read `imaging.reports` into absent imaging fields (alarms too: suspected malignancy,
+    fracture, infection) and `notes` into absent exam fields."""
     kb = kb or load_nlp_knowledge()
     report_names = [f"imaging.reports[{i}]" for i in range(len(case.imaging.reports))]
     note_names = [f"notes[{i}]" for i in range(len(case.notes))]
@@ -40,7 +41,8 @@ def enrich_case(case: Case, kb: NlpKnowledge | None = None) -> EnrichedCase:
     if case.imaging.reports:
         reading = read_report(case.imaging.reports, kb, sources=report_names)
         evidence.extend(reading.evidence)
-        for name in ("hip_oa", "lumbar_stenosis", "spondylolisthesis"):
+        for name in ("hip_oa", "lumbar_stenosis", "spondylolisthesis",
+                     "fracture", "infection", "suspected_malignancy"):
             found = getattr(reading.imaging, name)
             if found is not None and getattr(case.imaging, name) is None:
                 imaging_update[name] = found

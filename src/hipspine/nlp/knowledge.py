@@ -121,16 +121,29 @@ class ExamFile(KBModel):
     findings: list[ExamFinding]
 
 
+class AlarmFinding(KBModel):
+    field: Literal["suspected_malignancy", "fracture", "infection"]
+    pattern: str
+    stale_before: str
+
+
+class AlarmFile(KBModel):
+    evidence: Evidence
+    request_rules: list[str]
+    findings: list[AlarmFinding]
+
+
 class NlpKnowledge:
-    """The five nlp files, validated, with their patterns compiled once."""
+    """The six nlp files, validated, with their patterns compiled once."""
 
     def __init__(self, context: ContextFile, vocabulary: VocabularyFile, hip: HipFile,
-                 lumbar: LumbarFile, exam: ExamFile) -> None:
+                 lumbar: LumbarFile, exam: ExamFile, alarms: AlarmFile) -> None:
         self.context = context
         self.vocabulary = vocabulary
         self.hip = hip
         self.lumbar = lumbar
         self.exam = exam
+        self.alarms = alarms
         self.clause_breaks = _rx(context.clause_breaks)
         self.section_not_findings = _rx(context.sections.not_findings)
         self.section_findings = _rx(context.sections.findings)
@@ -163,6 +176,15 @@ class NlpKnowledge:
         self.exam_positive = _rx(exam.positive_pattern)
         self.exam_negative = _rx(exam.negative_pattern)
         self.exam_findings = [(f, _rx(f.pattern)) for f in exam.findings]
+        self.alarm_findings = [(f, _rx(f.pattern), _rx(f.stale_before + r"[^.;:]{0,30}$"))
+                               for f in alarms.findings]
+        self.alarm_request_rules = frozenset(alarms.request_rules)
+        unknown = self.alarm_request_rules - {r.id for r in context.rules}
+        if unknown:
+            from hipspine.errors import KnowledgeBaseError
+
+            raise KnowledgeBaseError(f"nlp/alarms.yaml: request_rules not in context.yaml: "
+                                     f"{sorted(unknown)}")
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
@@ -178,4 +200,5 @@ def load_nlp_knowledge() -> NlpKnowledge:
         hip=load_section("nlp/hip_oa.yaml", HipFile),
         lumbar=load_section("nlp/lumbar.yaml", LumbarFile),
         exam=load_section("nlp/exam.yaml", ExamFile),
+        alarms=load_section("nlp/alarms.yaml", AlarmFile),
     )

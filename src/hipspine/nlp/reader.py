@@ -62,6 +62,10 @@ class ImagingFindings(BaseModel):
     hip_oa: HipOA | None = None
     lumbar_stenosis: LumbarStenosis | None = None
     spondylolisthesis: Spondylolisthesis | None = None
+    # red-flag alarms (nlp/alarms.yaml): True when raised, else absent
+    suspected_malignancy: bool | None = None
+    fracture: bool | None = None
+    infection: bool | None = None
 
 
 class ReportReading(BaseModel):
@@ -125,12 +129,18 @@ def read_report(text: str | Iterable[str], kb: NlpKnowledge | None = None,
     kb = kb or load_nlp_knowledge()
     texts = [text] if isinstance(text, str) else list(text)
     names = list(sources) if sources is not None else [None] * len(texts)
+    from hipspine.nlp.alarms import read_imaging_alarms  # it builds on this module's types
+
     mentions: list[Mention] = []
     for report, source in zip(texts, names, strict=False):
         mentions.extend(find_mentions(report, kb, source))
     imaging, replaced = aggregate(mentions)
+    alarms, alarm_evidence = read_imaging_alarms(texts, kb, sources=names)
+    if alarms:
+        imaging = imaging.model_copy(update=dict.fromkeys(alarms, True))
     return ReportReading(knowledge_version=knowledge_version(), imaging=imaging,
-                         replaced_hips=replaced, evidence=[m.evidence() for m in mentions])
+                         replaced_hips=replaced,
+                         evidence=[m.evidence() for m in mentions] + alarm_evidence)
 
 
 def find_mentions(report: str, kb: NlpKnowledge, source: str | None = None) -> list[Mention]:

@@ -23,6 +23,7 @@ from hipspine.models.case import (
     Exam,
     HipOA,
     History,
+    Imaging,
     LumbarStenosis,
     PriorTreatment,
     Spondylolisthesis,
@@ -45,6 +46,9 @@ LABELS = {
     "nerve_root_block_relief_pct": "Nerve root block: relief",
     "hip_internal_rotation_deg": "Hip internal rotation", "hip_flexion_deg": "Hip flexion",
     "romberg_abnormal": "Romberg abnormal", "duration_months": "Duration of symptoms",
+    "suspected_malignancy": "Bone tumour or metastasis suspected",
+    "fracture": "Current fracture (stress or insufficiency too)",
+    "infection": "Infection (abscess, discitis, osteomyelitis, septic arthritis)",
 }
 UNITS = {"_pct": "%", "_deg": "degrees", "months": "months", "bmi": "kg/m²",
          "egfr": "mL/min/1.73m²", "esr_mm_h": "mm/h", "age": "years"}
@@ -151,6 +155,9 @@ def sections() -> list[Section]:
                 _model_fields("imaging.lumbar_stenosis", LumbarStenosis, ("levels",))),
         Section("spondylolisthesis", "Imaging: spondylolisthesis",
                 _model_fields("imaging.spondylolisthesis", Spondylolisthesis)),
+        Section("imaging_alarms", "Imaging: alarming findings (red flags)",
+                _model_fields("imaging", Imaging, ("hip_oa", "lumbar_stenosis",
+                                                   "spondylolisthesis", "reports"))),
         Section("tests", "Diagnostic tests", _model_fields("tests", Tests)),
     ]
 
