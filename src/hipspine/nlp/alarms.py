@@ -18,13 +18,13 @@ from hipspine.nlp.text import split_sentences
 
 
 def read_imaging_alarms(reports: Iterable[str], kb: NlpKnowledge,
-                        sources: Iterable[str] | None = None
+                        sources: Iterable[str | None] | None = None
                         ) -> tuple[set[str], list[EvidenceItem]]:
     """The `imaging.*` alarm fields the reports raise, with the evidence for every mention."""
     raised: set[str] = set()
     evidence: list[EvidenceItem] = []
     texts = list(reports)
-    names = list(sources) if sources is not None else [None] * len(texts)
+    names: list[str | None] = list(sources) if sources is not None else [None] * len(texts)
     for report, source in zip(texts, names, strict=False):
         for sentence in split_sentences(report, kb):
             if not sentence.in_findings:
