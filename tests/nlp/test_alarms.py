@@ -34,6 +34,9 @@ def raised(text: str) -> set[str]:
      {"fracture"}),
     ("A femoral neck stress fracture cannot be excluded; MRI recommended.", {"fracture"}),
     ("Acute L2 compression fracture.", {"fracture"}),
+    ("Healing fracture of the right pubic ramus.", {"fracture"}),
+    ("Fluid collection, abscess not excluded.", {"infection"}),
+    ("Differential includes metastasis versus atypical haemangioma.", {"suspected_malignancy"}),
 ])
 def test_stated_or_suspected_findings_raise_their_alarm(text: str, expected: set[str]) -> None:
     assert raised(text) == expected
@@ -53,6 +56,10 @@ def test_stated_or_suspected_findings_raise_their_alarm(text: str, expected: set
     "Fracture risk assessment recommended.",
     "Benign bone island in the femoral head, no aggressive features.",
     "Hip and lumbar spine X-rays were normal.",
+    "Fracture line not seen.",
+    "Malignancy is considered unlikely.",
+    "Unlikely to represent metastasis.",
+    "Findings are not suggestive of malignancy.",
 ])
 def test_negated_historical_stale_or_questioned_findings_raise_nothing(text: str) -> None:
     assert raised(text) == set()
