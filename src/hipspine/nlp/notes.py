@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hipspine.nlp.context import SentenceContext
+from hipspine.nlp.evidence import EvidenceItem
 from hipspine.nlp.knowledge import ExamFinding, NlpKnowledge
-from hipspine.nlp.reader import EvidenceItem
 from hipspine.nlp.text import split_sentences
 
 

@@ -22,7 +22,9 @@ from pydantic import BaseModel, ConfigDict
 
 from hipspine.kb import knowledge_version
 from hipspine.models.case import HipOA, LumbarStenosis, Spondylolisthesis
+from hipspine.nlp.alarms import sentence_alarms
 from hipspine.nlp.context import Modifiers, SentenceContext
+from hipspine.nlp.evidence import EvidenceItem
 from hipspine.nlp.knowledge import SEVERITY_ORDER, NlpKnowledge, Severity, load_nlp_knowledge
 from hipspine.nlp.text import (
     Sentence,
@@ -39,21 +41,6 @@ _STENOSIS_SEVERITY: dict[Severity, str] = {
     "minimal": "mild", "mild": "mild", "moderate": "moderate", "severe": "severe"}
 _STENOSIS_RANK = {"none": 0, "mild": 1, "moderate": 2, "severe": 3}
 _TYPE_PRIORITY = {"central": 0, "lateral_recess": 1, "foraminal": 2}
-
-
-class EvidenceItem(BaseModel):
-    """One statement the reader used or set aside, with its ConText modifiers."""
-
-    model_config = ConfigDict(frozen=True)
-
-    field: str
-    text: str
-    negated: bool
-    uncertain: bool
-    historical: bool = False
-    rule: str
-    value: dict[str, object] = {}
-    source: str | None = None
 
 
 class ImagingFindings(BaseModel):
@@ -129,22 +116,28 @@ def read_report(text: str | Iterable[str], kb: NlpKnowledge | None = None,
     kb = kb or load_nlp_knowledge()
     texts = [text] if isinstance(text, str) else list(text)
     names = list(sources) if sources is not None else [None] * len(texts)
-    from hipspine.nlp.alarms import read_imaging_alarms  # it builds on this module's types
-
     mentions: list[Mention] = []
+    alarms: list[EvidenceItem] = []
     for report, source in zip(texts, names, strict=False):
-        mentions.extend(find_mentions(report, kb, source))
+        mentions.extend(_read_sentences(report, kb, source, alarms))
     imaging, replaced = aggregate(mentions)
-    alarms, alarm_evidence = read_imaging_alarms(texts, kb, sources=names)
-    if alarms:
-        imaging = imaging.model_copy(update=dict.fromkeys(alarms, True))
+    raised = {a.rule for a in alarms if a.value}
+    if raised:
+        imaging = imaging.model_copy(update=dict.fromkeys(raised, True))
     return ReportReading(knowledge_version=knowledge_version(), imaging=imaging,
                          replaced_hips=replaced,
-                         evidence=[m.evidence() for m in mentions] + alarm_evidence)
+                         evidence=[m.evidence() for m in mentions] + alarms)
 
 
 def find_mentions(report: str, kb: NlpKnowledge, source: str | None = None) -> list[Mention]:
     """Every hip, stenosis, listhesis and arthroplasty statement in one report."""
+    return _read_sentences(report, kb, source, [])
+
+
+def _read_sentences(report: str, kb: NlpKnowledge, source: str | None,
+                    alarms: list[EvidenceItem]) -> list[Mention]:
+    """One pass over the report's sentences: the mentions, and (appended to `alarms`) the
+    red-flag alarm statements, sharing each sentence's ConText triggers."""
     sentences = split_sentences(report, kb)
     # an unanchored sentence ("Mild degenerative change.") is about the hip only in a report
     # that is mostly about the hip, not in a lumbar MRI that mentions the pelvis once
@@ -164,6 +157,7 @@ def find_mentions(report: str, kb: NlpKnowledge, source: str | None = None) -> l
             m.source = source
             m.in_findings = sentence.in_findings
         mentions.extend(found)
+        alarms += sentence_alarms(sentence, ctx, kb, source)
     return mentions
 
 
