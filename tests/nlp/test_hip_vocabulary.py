@@ -1,4 +1,4 @@
-"""Hip OA and stenosis phrasings added to the vocabulary in the heldout3 round."""
+"""Hip OA and stenosis phrasings added to the vocabulary in the heldout3 and heldout4 rounds."""
 
 from __future__ import annotations
 
@@ -36,3 +36,31 @@ def test_thecal_sac_adverb_and_patent_canal() -> None:
     assert _stenosis("At L3-4 the thecal sac is moderately compressed.") == {
         "severity": "moderate", "levels": ["L3-L4"], "type": "central"}
     assert _stenosis("Widely patent spinal canal.") == {"severity": "none"}
+
+
+# --- heldout4 round: phrasings the fresh held-out set found missing ------------------------
+
+def test_comparison_with_the_prior_study_is_not_history() -> None:
+    assert _hip("Compared with the prior study, the right hip osteoarthritis has progressed "
+                "and is now severe.") == {"side": "right", "kellgren_lawrence": 4}
+    assert read_report("Previous left hip osteoarthritis.").evidence[0].historical
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Normal radiographic appearance of both hips.", {"side": "bilateral", "kellgren_lawrence": 0}),
+    ("Findings: the hip joints are normal.", {"side": "bilateral", "kellgren_lawrence": 0}),
+    ("Bilateral hip joints: mild degenerative narrowing, right greater than left.",
+     {"side": "bilateral", "kellgren_lawrence": 2}),
+])
+def test_normal_both_hips_and_degenerative_narrowing(text: str, expected: dict[str, object]
+                                                     ) -> None:
+    assert _hip(text) == expected
+
+
+def test_hyphenated_range_takes_lower_step() -> None:
+    assert _stenosis("Mild-to-moderate central stenosis at L2-L3.") == {
+        "severity": "mild", "levels": ["L2-L3"], "type": "central"}
+
+
+def test_degenerative_narrowing_of_a_disc_space_is_not_hip_oa() -> None:
+    assert _hip("Degenerative narrowing of the L5-S1 disc space.") is None
