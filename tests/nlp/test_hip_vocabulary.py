@@ -64,3 +64,10 @@ def test_hyphenated_range_takes_lower_step() -> None:
 
 def test_degenerative_narrowing_of_a_disc_space_is_not_hip_oa() -> None:
     assert _hip("Degenerative narrowing of the L5-S1 disc space.") is None
+
+
+def test_a_finding_does_not_borrow_the_severity_of_the_finding_before_it() -> None:
+    """heldout5: the lateral recess narrowing has no severity of its own here."""
+    assert _stenosis("At L4-L5 there is moderate to severe central canal stenosis with "
+                     "bilateral lateral recess narrowing.") == {
+        "severity": "moderate", "levels": ["L4-L5"], "type": "central"}

@@ -258,11 +258,12 @@ def _side_near(start: int, end: int, ctx: SentenceContext,
 
 
 def _severity_before(text: str, start: int, ctx: SentenceContext, kb: NlpKnowledge,
-                     end: int | None = None) -> Severity | None:
-    """The severity qualifying a finding: the nearest one before it in its clause or inside
-    its own words ("joint space is mildly narrowed"); a range takes its lower step."""
+                     end: int | None = None, floor: int = 0) -> Severity | None:
+    """The severity qualifying a finding: the nearest one before it in its clause (and after
+    `floor`) or inside its own words ("joint space is mildly narrowed"); a range takes its
+    lower step."""
     c_start, _ = ctx.clause_of(start)
-    window_start = max(c_start, start - 45)
+    window_start = max(c_start, start - 45, floor)
     before = text[window_start:end if end is not None else start]
     ranges = list(kb.severity_range.finditer(before))
     words = list(kb.any_severity.finditer(before))
@@ -316,16 +317,20 @@ def _stenosis_mentions(sentence: Sentence, ctx: SentenceContext, kb: NlpKnowledg
             taken.append((m.start(), m.end()))
             out.append(Mention("lumbar_stenosis", "stenosis_normal", text, m.start(), m.end(),
                                ctx.modifiers(m.start(), m.end()), severity="none", normal=True))
-    for target, rx in kb.stenosis_targets:
-        for m in rx.finditer(text):
-            if any(s < m.end() and m.start() < e for s, e in taken):
-                continue
-            taken.append((m.start(), m.end()))
-            step = _severity_before(text, m.start(), ctx, kb, m.end()) or _severity_after(
-                text, m.end(), kb)
-            out.append(Mention("lumbar_stenosis", target.id, text, m.start(), m.end(),
-                               ctx.modifiers(m.start(), m.end()), type=target.type,
-                               severity=_STENOSIS_SEVERITY[step] if step else None))
+    found = [(target, m) for target, rx in kb.stenosis_targets for m in rx.finditer(text)]
+    ends = sorted(m.end() for _, m in found)
+    for target, m in found:
+        if any(s < m.end() and m.start() < e for s, e in taken):
+            continue
+        taken.append((m.start(), m.end()))
+        # the severity words of an earlier finding in the sentence are not this one's
+        # ("severe central stenosis with lateral recess narrowing")
+        floor = max((e for e in ends if e <= m.start()), default=0)
+        step = _severity_before(text, m.start(), ctx, kb, m.end(), floor) or _severity_after(
+            text, m.end(), kb)
+        out.append(Mention("lumbar_stenosis", target.id, text, m.start(), m.end(),
+                           ctx.modifiers(m.start(), m.end()), type=target.type,
+                           severity=_STENOSIS_SEVERITY[step] if step else None))
     targets = sorted((m for m in out if not m.normal), key=lambda m: m.start)
     for m in kb.stenosis_elliptical.finditer(text):
         if any(s <= m.start() < e for s, e in taken):
