@@ -186,8 +186,13 @@ def test_a_token_used_on_one_worker_is_refused_by_every_worker(two_workers: Any)
 
 
 @linux_only
-def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("reuse_port", [False, True], ids=["plain", "reuse-port"])
+def test_a_taken_port_is_a_clear_error(tmp_path: Path, reuse_port: bool) -> None:
+    """Also when the holder uses SO_REUSEPORT (a server left running from before): our
+    workers must not join its group and share its connections."""
     with socket.socket() as taken:
+        if reuse_port:
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]

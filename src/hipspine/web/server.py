@@ -117,11 +117,16 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def _check_port_free(host: str, port: int) -> None:
-    """Fail before starting workers when another program (without SO_REUSEPORT) holds it."""
-    try:
-        listening_socket(host, port).close()
-    except OSError as exc:
-        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    """Fail before starting workers when anything listens on the port. Checked without
+    SO_REUSEPORT: with it, a server left running from before (same user) would let our
+    workers join its group and silently share its connections."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def _worker(target: AppTarget, options: ServeOptions) -> None:
