@@ -64,6 +64,7 @@ def create_app(settings: WebSettings | None = None, engine: Any | None = None) -
     install_error_handlers(app)
 
     app.add_middleware(SafetyHeaders)
+
     async def on_unavailable(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(status_code=503, content={"error": "unavailable",
                                                       "detail": str(exc)})
