@@ -1,5 +1,6 @@
-"""Alarming findings in imaging reports (suspected malignancy, fracture, infection): raised
-when stated or suspected, never when negated, historical, stale or only asked about."""
+"""Red-flag findings in free text: imaging reports (suspected malignancy, fracture, infection)
+and clinic notes (cauda equina symptoms, fever, weight loss, night pain, cancer history);
+raised when stated or suspected, never when negated, historical, excluded or only asked about."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ from hypothesis import strategies as st
 import hipspine
 from hipspine.models import parse_case
 from hipspine.nlp import enrich_case
-from hipspine.nlp.alarms import read_imaging_alarms
+from hipspine.nlp.alarms import read_alarms
 from hipspine.nlp.knowledge import load_nlp_knowledge
 
 KB = load_nlp_knowledge()
 
 
 def raised(text: str) -> set[str]:
-    return read_imaging_alarms([text], KB)[0]
+    return {f.split('.', 1)[1] for f in read_alarms([text], KB)[0]}
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -66,8 +67,8 @@ def test_negated_historical_stale_or_questioned_findings_raise_nothing(text: str
 
 
 def test_every_mention_is_kept_as_evidence_with_its_modifiers() -> None:
-    _, evidence = read_imaging_alarms(["No fracture.", "Fracture of the pubic ramus."], KB,
-                                      sources=["imaging.reports[0]", "imaging.reports[1]"])
+    _, evidence = read_alarms(["No fracture.", "Fracture of the pubic ramus."], KB,
+                              sources=["imaging.reports[0]", "imaging.reports[1]"])
     assert [(e.source, e.negated, e.value) for e in evidence] == [
         ("imaging.reports[0]", True, {}), ("imaging.reports[1]", False, {"value": True})]
 
@@ -101,3 +102,64 @@ def test_a_fracture_in_the_report_is_an_urgent_red_flag_read_from_text() -> None
     same_without_reader = hipspine.assess({"format": "hipspine.case/1", "age": 83,
                                            "imaging": {"fracture": True}})
     assert same_without_reader.red_flags[0].from_text is False
+
+
+# --- clinic notes -------------------------------------------------------------------------
+
+def from_notes(text: str) -> set[str]:
+    return read_alarms([text], KB, "notes")[0]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("New urinary retention and saddle numbness since yesterday.",
+     {"symptoms.bladder_bowel_dysfunction", "symptoms.saddle_anaesthesia"}),
+    ("68-year-old man with a 3-day history of fever, low back and right hip pain.",
+     {"symptoms.fever"}),
+    ("Temperature 38.6 C on arrival.", {"symptoms.fever"}),
+    ("History of prostate cancer treated with radiotherapy in 2015.",
+     {"history.cancer_history"}),
+    ("Coded diagnosis (FHIR Condition): Malignant neoplasm of prostate; status active.",
+     {"history.cancer_history"}),
+    ("Reports unintentional weight loss of 6 kg over three months.",
+     {"symptoms.unexplained_weight_loss"}),
+    ("Pain wakes her at night.", {"symptoms.night_pain"}),
+])
+def test_red_flag_symptoms_and_history_are_read_from_notes(text: str, expected: set[str]
+                                                          ) -> None:
+    assert from_notes(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Denies bladder or bowel dysfunction and saddle anaesthesia.",
+    "No red flags: no saddle anaesthesia, no bladder or bowel symptoms, no fever, no weight loss.",
+    "Patient denies night pain or weight loss.",
+    "Family history of breast cancer.",
+    "No history of cancer.",
+    "Afebrile.",
+    "Rheumatic fever as a child.",
+    "Intentional weight loss of 10 kg with dieting.",
+    "Chronic urinary incontinence after childbirth.",
+])
+def test_denied_family_or_old_statements_in_notes_raise_nothing(text: str) -> None:
+    assert from_notes(text) == set()
+
+
+def test_report_alarms_are_not_read_from_notes_nor_note_alarms_from_reports() -> None:
+    assert read_alarms(["Fracture of the femoral neck."], KB, "notes")[0] == set()
+    assert read_alarms(["Fever."], KB, "reports")[0] == set()
+
+
+def test_a_cauda_equina_note_is_an_emergency_read_from_text() -> None:
+    a = hipspine.assess({"format": "hipspine.case/1", "age": 50,
+                         "notes": ["Two days of worsening back pain, new difficulty passing "
+                                   "urine and numbness in the saddle area."]})
+    assert a.urgent and a.red_flags[0].id == "cauda_equina"
+    assert a.red_flags[0].urgency == "emergency" and a.red_flags[0].from_text
+    denied = hipspine.assess({"format": "hipspine.case/1", "age": 50,
+                              "notes": ["No saddle anaesthesia; denies bladder or bowel "
+                                        "dysfunction."]})
+    assert not denied.red_flags
+    said = hipspine.assess({"format": "hipspine.case/1", "age": 50,
+                            "symptoms": {"saddle_anaesthesia": False},
+                            "notes": ["Saddle anaesthesia reported by the patient."]})
+    assert not said.red_flags  # the clinician's structured answer stands

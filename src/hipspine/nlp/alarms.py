@@ -1,16 +1,21 @@
-"""Alarming findings read from imaging reports: a suspected tumour or metastasis, a fracture,
-an infection (`knowledge/nlp/alarms.yaml`). They feed red flags, never a pain source.
+"""Red-flag findings read from free text (`knowledge/nlp/alarms.yaml`): from imaging reports
+a suspected tumour or metastasis, a fracture, an infection; from clinic notes cauda equina
+symptoms, fever, weight loss, night pain and a history of cancer. They feed red flags, never a
+pain source.
 
-A mention raises its alarm when the report states or suspects it. It raises nothing when
-ConText negates it ("no fracture"), marks it historical ("previous fracture"), when a stale
-word precedes it in its clause ("old healed fracture"), or when the only hedge is a question
-put to the study ("to exclude fracture", "?fracture"): a question is not a finding. The
-report reader calls `sentence_alarms` on each sentence it reads (`read_report`).
+A mention raises its alarm when the text states or suspects it. It raises nothing when
+ConText negates it ("no fracture", "denies saddle anaesthesia"), marks it historical
+("previous fracture"; not for a field that is itself a history), when an excluding word
+precedes it in its clause ("old healed fracture", "family history of cancer"), or when the
+only hedge is a question put to the study ("to exclude fracture"): a question is not a
+finding. The report reader and the notes reader call `sentence_alarms` on each sentence they
+read, sharing its ConText triggers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 from hipspine.nlp.context import SentenceContext
 from hipspine.nlp.evidence import EvidenceItem
@@ -19,36 +24,45 @@ from hipspine.nlp.text import Sentence, split_sentences
 
 
 def sentence_alarms(sentence: Sentence, ctx: SentenceContext, kb: NlpKnowledge,
-                    source: str | None) -> list[EvidenceItem]:
-    """Every alarm mention in one sentence; `value` is {"value": True} when it raises."""
-    if not sentence.in_findings:
+                    source: str | None, texts: Literal["reports", "notes"] = "reports"
+                    ) -> list[EvidenceItem]:
+    """Every alarm mention in one sentence of a report or a note; `value` is
+    {"value": True} when it raises its field."""
+    if texts == "reports" and not sentence.in_findings:
         return []  # indication, history or technique: what was asked, not what was seen
     text = sentence.text
     out: list[EvidenceItem] = []
-    for finding, rx, stale in kb.alarm_findings:
+    for finding, rx, excluded in kb.alarm_findings[texts]:
         for m in rx.finditer(text):
             mods = ctx.modifiers(m.start(), m.end())
             questioned = mods.uncertain and set(mods.rules) <= kb.alarm_request_rules
             clause_start = ctx.clause_of(m.start())[0]
-            old = mods.historical or bool(stale.search(text, clause_start, m.start()))
-            raises = not (mods.negated or old or questioned)
+            old = mods.historical and not finding.historical_counts
+            ruled_out = bool(excluded.search(text, clause_start, m.start()))
+            raises = not (mods.negated or old or ruled_out or questioned)
             out.append(EvidenceItem(
-                field=f"imaging.{finding.field}", text=text, negated=mods.negated,
-                uncertain=mods.uncertain, historical=old, rule=finding.field,
+                field=finding.field, text=text, negated=mods.negated,
+                uncertain=mods.uncertain, historical=mods.historical, rule=finding.field,
                 value={"value": True} if raises else {}, source=source))
     return out
 
 
-def read_imaging_alarms(reports: Iterable[str], kb: NlpKnowledge,
-                        sources: Iterable[str | None] | None = None
-                        ) -> tuple[set[str], list[EvidenceItem]]:
-    """The alarm fields (`imaging.*` names) the reports raise, with the evidence for every
-    mention; `read_report` gives the same alarms with the rest of its reading."""
-    texts = list(reports)
-    names: list[str | None] = list(sources) if sources is not None else [None] * len(texts)
+def read_alarms(documents: Iterable[str], kb: NlpKnowledge,
+                texts: Literal["reports", "notes"] = "reports",
+                sources: Iterable[str | None] | None = None
+                ) -> tuple[set[str], list[EvidenceItem]]:
+    """The case fields (dotted paths) that reports or notes raise, with the evidence for
+    every mention; `read_report` and `read_exam_findings` read the same alarms in passing."""
+    docs = list(documents)
+    names: list[str | None] = list(sources) if sources is not None else [None] * len(docs)
     evidence: list[EvidenceItem] = []
-    for report, source in zip(texts, names, strict=False):
-        for sentence in split_sentences(report, kb):
+    for doc, source in zip(docs, names, strict=False):
+        for sentence in split_sentences(doc, kb):
             evidence += sentence_alarms(sentence, SentenceContext(sentence.text, kb), kb,
-                                        source)
-    return {e.rule for e in evidence if e.value}, evidence
+                                        source, texts)
+    return raised_fields(evidence), evidence
+
+
+def raised_fields(evidence: Iterable[EvidenceItem]) -> set[str]:
+    """The alarm fields some statement raised."""
+    return {e.field for e in evidence if e.rule == e.field and e.value}

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hipspine.models.case import Case
+from hipspine.nlp.alarms import raised_fields
 from hipspine.nlp.knowledge import NlpKnowledge, load_nlp_knowledge
 from hipspine.nlp.notes import read_exam_findings
 from hipspine.nlp.reader import EvidenceItem, read_report
@@ -31,7 +32,8 @@ class EnrichedCase:
 
 def enrich_case(case: Case, kb: NlpKnowledge | None = None) -> EnrichedCase:
     """Read `imaging.reports` into absent imaging fields (alarms too: suspected malignancy,
-    fracture, infection) and `notes` into absent exam fields."""
+    fracture, infection) and `notes` into absent exam fields and absent red-flag symptoms
+    and history (cauda equina symptoms, fever, weight loss, night pain, cancer history)."""
     kb = kb or load_nlp_knowledge()
     report_names = [f"imaging.reports[{i}]" for i in range(len(case.imaging.reports))]
     note_names = [f"notes[{i}]" for i in range(len(case.notes))]
@@ -48,6 +50,7 @@ def enrich_case(case: Case, kb: NlpKnowledge | None = None) -> EnrichedCase:
                 imaging_update[name] = found
                 from_text.append(f"imaging.{name}")
     exam_update: dict[str, object] = {}
+    flag_updates: dict[str, dict[str, object]] = {}  # "symptoms" / "history" -> fields
     if case.notes:
         values, exam_evidence = read_exam_findings(case.notes, kb, sources=note_names)
         evidence.extend(exam_evidence)
@@ -55,11 +58,18 @@ def enrich_case(case: Case, kb: NlpKnowledge | None = None) -> EnrichedCase:
             if name in type(case.exam).model_fields and getattr(case.exam, name) is None:
                 exam_update[name] = value
                 from_text.append(f"exam.{name}")
+        for path in sorted(raised_fields(exam_evidence)):
+            part, name = path.split(".", 1)
+            if getattr(getattr(case, part), name) is None:
+                flag_updates.setdefault(part, {})[name] = True
+                from_text.append(path)
     updates: dict[str, object] = {}
     if imaging_update:
         updates["imaging"] = case.imaging.model_copy(update=imaging_update)
     if exam_update:
         updates["exam"] = case.exam.model_copy(update=exam_update)
+    for part, fields in flag_updates.items():
+        updates[part] = getattr(case, part).model_copy(update=fields)
     enriched = case.model_copy(update=updates) if updates else case
     return EnrichedCase(case=enriched, from_text=from_text,
                         texts_read=report_names + note_names, evidence=evidence)

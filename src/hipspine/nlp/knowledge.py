@@ -122,9 +122,14 @@ class ExamFile(KBModel):
 
 
 class AlarmFinding(KBModel):
-    field: Literal["suspected_malignancy", "fracture", "infection"]
+    field: Literal["imaging.suspected_malignancy", "imaging.fracture", "imaging.infection",
+                   "symptoms.bladder_bowel_dysfunction", "symptoms.saddle_anaesthesia",
+                   "symptoms.fever", "symptoms.unexplained_weight_loss", "symptoms.night_pain",
+                   "history.cancer_history"]
+    texts: Literal["reports", "notes"]
     pattern: str
-    stale_before: str
+    excluded_before: str
+    historical_counts: bool = False
 
 
 class AlarmFile(KBModel):
@@ -176,8 +181,10 @@ class NlpKnowledge:
         self.exam_positive = _rx(exam.positive_pattern)
         self.exam_negative = _rx(exam.negative_pattern)
         self.exam_findings = [(f, _rx(f.pattern)) for f in exam.findings]
-        self.alarm_findings = [(f, _rx(f.pattern), _rx(f.stale_before + r"[^.;:]{0,30}$"))
-                               for f in alarms.findings]
+        self.alarm_findings = {
+            texts: [(f, _rx(f.pattern), _rx(f.excluded_before + r"[^.;:]{0,30}$"))
+                    for f in alarms.findings if f.texts == texts]
+            for texts in ("reports", "notes")}
         self.alarm_request_rules = frozenset(alarms.request_rules)
         unknown = self.alarm_request_rules - {r.id for r in context.rules}
         if unknown:

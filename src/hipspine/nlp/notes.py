@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from hipspine.nlp.alarms import sentence_alarms
 from hipspine.nlp.context import SentenceContext
 from hipspine.nlp.evidence import EvidenceItem
 from hipspine.nlp.knowledge import ExamFinding, NlpKnowledge
@@ -18,7 +19,8 @@ from hipspine.nlp.text import split_sentences
 def read_exam_findings(notes: Iterable[str], kb: NlpKnowledge,
                        sources: Iterable[str] | None = None
                        ) -> tuple[dict[str, bool], list[EvidenceItem]]:
-    """Exam fields (case `exam.*` names) read from notes, with the evidence for each."""
+    """Exam fields (case `exam.*` names) read from notes, with the evidence for each; the
+    evidence also holds the red-flag alarms the notes state (`hipspine.nlp.alarms`)."""
     values: dict[str, set[bool]] = {}
     evidence: list[EvidenceItem] = []
     texts = list(notes)
@@ -27,6 +29,7 @@ def read_exam_findings(notes: Iterable[str], kb: NlpKnowledge,
         for sentence in split_sentences(note, kb):
             text = sentence.text
             ctx = SentenceContext(text, kb)
+            evidence += sentence_alarms(sentence, ctx, kb, source, "notes")
             hits = sorted(((m.start(), m.end(), finding) for finding, rx in kb.exam_findings
                            for m in rx.finditer(text)), key=lambda h: h[0])
             for i, (start, end, finding) in enumerate(hits):

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from hipspine.kb import knowledge_version
 from hipspine.models.case import HipOA, LumbarStenosis, Spondylolisthesis
-from hipspine.nlp.alarms import sentence_alarms
+from hipspine.nlp.alarms import raised_fields, sentence_alarms
 from hipspine.nlp.context import Modifiers, SentenceContext
 from hipspine.nlp.evidence import EvidenceItem
 from hipspine.nlp.knowledge import SEVERITY_ORDER, NlpKnowledge, Severity, load_nlp_knowledge
@@ -121,9 +121,9 @@ def read_report(text: str | Iterable[str], kb: NlpKnowledge | None = None,
     for report, source in zip(texts, names, strict=False):
         mentions.extend(_read_sentences(report, kb, source, alarms))
     imaging, replaced = aggregate(mentions)
-    raised = {a.rule for a in alarms if a.value}
+    raised = raised_fields(alarms)
     if raised:
-        imaging = imaging.model_copy(update=dict.fromkeys(raised, True))
+        imaging = imaging.model_copy(update={f.split(".", 1)[1]: True for f in raised})
     return ReportReading(knowledge_version=knowledge_version(), imaging=imaging,
                          replaced_hips=replaced,
                          evidence=[m.evidence() for m in mentions] + alarms)
