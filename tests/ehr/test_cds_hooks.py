@@ -220,3 +220,16 @@ def test_a_report_suggesting_metastasis_leads_with_a_critical_card(client: TestC
     assert cards[0]["indicator"] == "critical"
     assert cards[0]["summary"].startswith("Red flag: Imaging suggests a bone tumour, metastasis")
     assert "Scottish" in cards[0]["detail"]
+
+
+def test_a_coded_cancer_history_leads_with_a_critical_card(client: TestClient,
+                                                           ehr: Ehr) -> None:
+    body = request_for("p-ca", [condition("p-ca", 1, ICD, "Z85.46", "History of prostate "
+                                          "cancer"),
+                                condition("p-ca", 2, ICD, "M16.12", "OA left hip")],
+                       [{"resourceType": "Procedure", "id": "pr4", "status": "completed",
+                         "subject": {"reference": "Patient/p-ca"},
+                         "code": {"coding": [{"system": CPT, "code": "22612"}]}}])
+    cards = client.post(URL, json=body, headers=ehr.auth()).json()["cards"]
+    assert [c["indicator"] for c in cards] == ["critical", "warning"]
+    assert cards[0]["summary"].startswith("Red flag: History of cancer")
