@@ -71,3 +71,30 @@ def test_a_finding_does_not_borrow_the_severity_of_the_finding_before_it() -> No
     assert _stenosis("At L4-L5 there is moderate to severe central canal stenosis with "
                      "bilateral lateral recess narrowing.") == {
         "severity": "moderate", "levels": ["L4-L5"], "type": "central"}
+
+
+# --- heldout6 round: an independently written set -----------------------------------------
+
+def test_a_comparison_line_covers_its_own_sentence_only() -> None:
+    assert _hip("Comparison: 14/03/2021. There has been progression of left hip "
+                "osteoarthritis, with now marked joint space narrowing.") == {
+        "side": "left", "kellgren_lawrence": 4}
+
+
+def test_a_new_labelled_line_ends_the_clinical_information_section() -> None:
+    text = ("Clinical information: back and hip pain, ?spinal stenosis.\n"
+            "MRI lumbar spine: Moderate bilateral lateral recess stenosis at L4/L5.")
+    assert _stenosis(text) == {"severity": "moderate", "levels": ["L4-L5"],
+                               "type": "lateral_recess"}
+    assert _stenosis("Clinical information: severe stenosis at L4-5 on the outside MRI, "
+                     "please review.") is None
+
+
+@pytest.mark.parametrize("text", ["Query early degenerative change of the left hip.",
+                                  "Query mild left lateral recess narrowing at L4-5."])
+def test_the_radiologists_query_is_a_hedge(text: str) -> None:
+    assert _hip(text) is None and _stenosis(text) is None
+
+
+def test_a_queried_fracture_still_raises_the_fracture_alarm() -> None:
+    assert read_report("Query undisplaced fracture of the left femoral neck.").imaging.fracture

@@ -28,6 +28,8 @@ class ContextRule(KBModel):
 class Sections(KBModel):
     not_findings: str
     findings: str
+    brief: str
+    any_heading: str
 
 
 class ContextFile(KBModel):
@@ -152,6 +154,8 @@ class NlpKnowledge:
         self.clause_breaks = _rx(context.clause_breaks)
         self.section_not_findings = _rx(context.sections.not_findings)
         self.section_findings = _rx(context.sections.findings)
+        self.section_brief = _rx(context.sections.brief)
+        self.section_any_heading = _rx(context.sections.any_heading)
         self.context_rules = [(r, _rx(r.pattern)) for r in context.rules]
         self.severity_words = [(w.step, _rx(w.pattern)) for w in vocabulary.severity_words]
         any_word = "|".join(f"(?:{w.pattern})" for w in vocabulary.severity_words)

@@ -42,6 +42,9 @@ def split_sentences(text: str, kb: NlpKnowledge) -> list[Sentence]:
         line = line_match.group(0)
         prefix = _LEVEL_PREFIX.match(line)
         heading = tuple(levels_in(prefix.group("levels"), kb)) if prefix else ()
+        if (not in_findings and kb.section_any_heading.match(line)
+                and not kb.section_not_findings.match(line)):
+            in_findings = True  # a new labelled line ("MRI lumbar spine:") ends the section
         pos = 0
         previous: tuple[str, ...] = ()
         for piece in _split_line(line):
@@ -52,12 +55,15 @@ def split_sentences(text: str, kb: NlpKnowledge) -> list[Sentence]:
                 continue
             own = _LEVEL_PREFIX.match(stripped)
             levels = tuple(levels_in(own.group("levels"), kb)) if own else heading
+            brief = bool(kb.section_brief.match(stripped))
             if kb.section_not_findings.match(stripped):
                 in_findings = False
             elif kb.section_findings.match(stripped):
                 in_findings = True
             out.append(Sentence(stripped, line_match.start() + idx, levels, previous,
                                 in_findings))
+            if brief:
+                in_findings = True  # "Comparison: 14/03/2021." covers its own sentence
             after_semicolon = line[pos:pos + 1] == ";"
             previous = tuple(levels_in(stripped, kb)) if after_semicolon else ()
     return out
