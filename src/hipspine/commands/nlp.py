@@ -52,10 +52,11 @@ def register(app: typer.Typer) -> None:
         output_format: OutputFormat = typer.Option(OutputFormat.text, "--format",
                                                    help="text or json"),
     ) -> None:
-        """Print precision, recall and F1 per field on the labelled evaluation set."""
-        from hipspine.nlp.evaluate import DEFAULT_EVAL_DIR, evaluate, load_examples, render_text
+        """Print precision, recall and F1 per field on the labelled evaluation set (imaging
+        fields, and red-flag alarms from `alarms/*.jsonl`)."""
+        from hipspine.nlp.evaluate import DEFAULT_EVAL_DIR, evaluate_all, render_text
 
-        result = evaluate(load_examples(eval_dir or DEFAULT_EVAL_DIR))
+        result = evaluate_all(eval_dir or DEFAULT_EVAL_DIR)
         if output_format == OutputFormat.json:
             print_json(result)
         else:

@@ -8,16 +8,19 @@ Scoring counts atomic facts (hip side, Kellgren-Lawrence grade, stenosis severit
 stenosis level, stenosis type, listhesis level and grade): a wrong value is both a false
 positive and a false negative. `dev` sentences were used while writing the rules;
 `heldout` sentences were not, and are reported separately.
+
+Red-flag alarms (`nlp/alarms.yaml`) have their own files, `EVAL_DIR/alarms/*.jsonl`: each line
+`{id, texts: reports|notes, text, expected: [case field paths raised]}`, scored per field.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -131,10 +134,60 @@ def evaluate(examples: Iterable[Example], kb: NlpKnowledge | None = None
             "errors": errors}
 
 
-def _add(score: Score, want: set[Any], got: set[Any]) -> None:
+def _add(score: Score, want: Set[Any], got: Set[Any]) -> None:
     score.tp += len(want & got)
     score.fp += len(got - want)
     score.fn += len(want - got)
+
+
+@dataclass(frozen=True)
+class AlarmExample:
+    id: str
+    texts: Literal["reports", "notes"]
+    text: str
+    expected: frozenset[str]
+
+
+def load_alarm_examples(eval_dir: Path = DEFAULT_EVAL_DIR) -> list[AlarmExample]:
+    """The labelled red-flag texts under `eval_dir/alarms/` (none: an empty list)."""
+    out = []
+    for path in sorted((eval_dir / "alarms").glob("*.jsonl")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if row["texts"] not in ("reports", "notes"):
+                    raise KeyError("texts")
+                out.append(AlarmExample(row["id"], row["texts"], row["text"],
+                                        frozenset(row["expected"])))
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise InputError.single(f"alarms/{path.name}:{n}", line[:60],
+                                        "a JSON object with id, texts (reports or notes), "
+                                        "text, expected (a list of field paths)",
+                                        what="evaluation set") from exc
+    return out
+
+
+def evaluate_alarms(examples: Iterable[AlarmExample], kb: NlpKnowledge | None = None
+                    ) -> dict[str, Any]:
+    """Precision, recall and F1 per alarm field, and the texts read wrong."""
+    from hipspine.nlp.alarms import read_alarms
+
+    kb = kb or load_nlp_knowledge()
+    table: dict[str, Score] = {}
+    errors: list[dict[str, Any]] = []
+    n = 0
+    for ex in examples:
+        n += 1
+        got, _ = read_alarms([ex.text], kb, ex.texts)
+        for field in ex.expected | got:
+            _add(table.setdefault(field, Score()), ex.expected & {field}, got & {field})
+        if got != ex.expected:
+            errors.append({"id": ex.id, "texts": ex.texts, "text": ex.text,
+                           "expected": sorted(ex.expected), "got": sorted(got)})
+    return {"texts": n, "scores": {k: table[k].as_row() for k in sorted(table)},
+            "errors": errors}
 
 
 def render_text(result: dict[str, Any]) -> str:
@@ -145,7 +198,24 @@ def render_text(result: dict[str, Any]) -> str:
             lines.append(f"  {key:44} {row['precision']:6.3f} {row['recall']:6.3f} "
                          f"{row['f1']:6.3f}  {row['tp']}/{row['fp']}/{row['fn']}")
     lines.append(f"\nsentences with any error: {len(result['errors'])}")
+    alarms = result.get("alarms")
+    if alarms:
+        lines.append(f"\n[red-flag alarms, {alarms['texts']} texts]  {'field':25} "
+                     f"{'P':>6} {'R':>6} {'F1':>6}  tp/fp/fn")
+        for key, row in alarms["scores"].items():
+            lines.append(f"  {key:44} {row['precision']:6.3f} {row['recall']:6.3f} "
+                         f"{row['f1']:6.3f}  {row['tp']}/{row['fp']}/{row['fn']}")
+        lines.append(f"\nalarm texts with any error: {len(alarms['errors'])}")
     return "\n".join(lines)
+
+
+def evaluate_all(eval_dir: Path = DEFAULT_EVAL_DIR) -> dict[str, Any]:
+    """Imaging fields, and the red-flag alarms when the folder has any."""
+    result = evaluate(load_examples(eval_dir))
+    alarm_examples = load_alarm_examples(eval_dir)
+    if alarm_examples:
+        result["alarms"] = evaluate_alarms(alarm_examples)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         fmt = args[i + 1] if i + 1 < len(args) else "text"
         del args[i:i + 2]
     eval_dir = Path(args[0]) if args else DEFAULT_EVAL_DIR
-    result = evaluate(load_examples(eval_dir))
+    result = evaluate_all(eval_dir)
     if fmt == "json":
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:
