@@ -186,7 +186,7 @@ class NlpKnowledge:
         self.exam_negative = _rx(exam.negative_pattern)
         self.exam_findings = [(f, _rx(f.pattern)) for f in exam.findings]
         self.alarm_findings = {
-            texts: [(f, _rx(f.pattern), _rx(f.excluded_before + r"[^.;:]{0,30}$"))
+            texts: [(f, _rx(f.pattern), _rx(f.excluded_before + r"[^.;:]{0,45}$"))
                     for f in alarms.findings if f.texts == texts]
             for texts in ("reports", "notes")}
         self.alarm_request_rules = frozenset(alarms.request_rules)

@@ -491,7 +491,7 @@ def _aggregate_stenosis(mentions: list[Mention]) -> LumbarStenosis | None:
     worst = max((_STENOSIS_RANK[m.severity] for m in ranked if m.severity), default=None)
     top = [m for m in ranked if m.severity and _STENOSIS_RANK[m.severity] == worst] or positive
     typed = sorted((m for m in top if m.type), key=lambda m: _TYPE_PRIORITY[m.type or "central"])
-    if not typed:
+    if not typed and not ranked:  # no severity anywhere: any stated type
         typed = sorted((m for m in positive if m.type),
                        key=lambda m: _TYPE_PRIORITY[m.type or "central"])
     levels = sorted({lv for m in positive for lv in m.levels}, key=level_order)
