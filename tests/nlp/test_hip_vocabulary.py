@@ -98,3 +98,14 @@ def test_the_radiologists_query_is_a_hedge(text: str) -> None:
 
 def test_a_queried_fracture_still_raises_the_fracture_alarm() -> None:
     assert read_report("Query undisplaced fracture of the left femoral neck.").imaging.fracture
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Hip radiographs: Tönnis grade 2 on the right.", {"side": "right"}),
+    ("Tonnis 1 both hips.", {"side": "bilateral"}),
+    ("Tönnis grade 2 right hip. Moderate OA left hip.", {"side": "bilateral",
+                                                        "kellgren_lawrence": 3}),
+])
+def test_tonnis_1_to_3_gives_the_side_not_a_kellgren_lawrence_grade(
+        text: str, expected: dict[str, object]) -> None:
+    assert _hip(text) == expected

@@ -62,7 +62,7 @@ class HipTarget(KBModel):
     id: str
     pattern: str
     grades: dict[Literal["unqualified", "minimal", "mild", "moderate", "severe"],
-                 int] = Field(min_length=5)
+                 int | None] = Field(min_length=5)  # null: the side only (Tönnis 1-3)
 
 
 class HipFile(KBModel):

@@ -459,24 +459,33 @@ def _replaced_sides(mentions: list[Mention]) -> set[str]:
 def _aggregate_hip(mentions: list[Mention], replaced: set[str]) -> HipOA | None:
     positive: dict[str | None, int] = {}
     normal: dict[str | None, int] = {}
+    side_only: set[str | None] = set()  # osteoarthritis stated without a K-L grade (Tönnis)
     for m in mentions:
-        if m.kellgren_lawrence is None:
-            continue
         sides: list[str | None] = ["left", "right"] if m.side == "bilateral" else [m.side]
         for side in sides:
             if side in replaced:
+                continue
+            if m.kellgren_lawrence is None:
+                if m.rule == "tonnis_positive" and m.asserted and not m.mods.historical:
+                    side_only.add(side)
                 continue
             if m.asserted and not m.mods.historical:
                 positive[side] = max(positive.get(side, 0), m.kellgren_lawrence)
             elif m.denied:
                 normal[side] = 0
     chosen = positive or normal
+    if not positive and side_only:
+        named = {s for s in side_only if s is not None}
+        side = "bilateral" if named == {"left", "right"} else (named.pop() if len(named) == 1
+                                                               else None)
+        return HipOA(side=side)  # type: ignore[arg-type]
     if not chosen:
         return None
     grade = max(chosen.values())
     named = {s for s in chosen if s is not None}
     if positive:
         named = {s for s in named if positive.get(s, 0) >= 1}
+        named |= {s for s in side_only if s is not None}
     side = "bilateral" if named == {"left", "right"} else (named.pop() if len(named) == 1 else None)
     return HipOA(side=side, kellgren_lawrence=grade)  # type: ignore[arg-type]
 
