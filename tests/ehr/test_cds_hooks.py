@@ -233,3 +233,23 @@ def test_a_coded_cancer_history_leads_with_a_critical_card(client: TestClient,
     cards = client.post(URL, json=body, headers=ehr.auth()).json()["cards"]
     assert [c["indicator"] for c in cards] == ["critical", "warning"]
     assert cards[0]["summary"].startswith("Red flag: History of cancer")
+
+
+def test_a_clinic_note_with_cauda_equina_symptoms_leads_with_a_critical_card(
+        client: TestClient, ehr: Ehr) -> None:
+    """The optional `notes` prefetch (DocumentReference) is read for red-flag symptoms."""
+    import base64
+
+    note = ("Back pain for 6 weeks. Since yesterday new difficulty passing urine and numbness "
+            "around the back passage.")
+    body = request_for("p-ces", [condition("p-ces", 1, ICD, "M48.062", "LSS"),
+                                 condition("p-ces", 2, ICD, "M16.12", "OA left hip")])
+    body["prefetch"]["notes"] = _searchset({
+        "resourceType": "DocumentReference", "id": "doc1", "status": "current",
+        "subject": {"reference": "Patient/p-ces"},
+        "content": [{"attachment": {"contentType": "text/plain",
+                                    "data": base64.b64encode(note.encode()).decode()}}]})
+    cards = client.post(URL, json=body, headers=ehr.auth()).json()["cards"]
+    assert cards[0]["indicator"] == "critical"
+    assert cards[0]["summary"].startswith("Red flag: Bladder or bowel dysfunction; Saddle")
+    assert all(check_card(c) == [] for c in cards)

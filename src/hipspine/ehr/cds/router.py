@@ -30,6 +30,9 @@ PREFETCH = {
     "procedures": "Procedure?patient={{context.patientId}}",
     "observations": "Observation?patient={{context.patientId}}&_count=200&_sort=-date",
     "reports": "DiagnosticReport?patient={{context.patientId}}&_count=50&_sort=-date",
+    # clinical notes: read for red-flag symptoms (cauda equina, fever, weight loss, cancer)
+    "notes": "DocumentReference?patient={{context.patientId}}&status=current&_count=20"
+             "&_sort=-date",
 }
 REQUIRED_PREFETCH = ("patient", "conditions", "procedures")
 SERVICE = {
