@@ -64,5 +64,6 @@ def read_alarms(documents: Iterable[str], kb: NlpKnowledge,
 
 
 def raised_fields(evidence: Iterable[EvidenceItem]) -> set[str]:
-    """The alarm fields some statement raised."""
+    """The alarm fields some statement raised. Alarm evidence is told apart from the other
+    readers' evidence by its rule, which is its field path (`sentence_alarms`)."""
     return {e.field for e in evidence if e.rule == e.field and e.value}
