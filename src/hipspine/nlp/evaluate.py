@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Set
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -34,6 +34,7 @@ ATTRIBUTES = {
     "lumbar_stenosis": ("severity", "levels", "type"),
     "spondylolisthesis": ("level", "grade"),
 }
+T = TypeVar("T")
 DEFAULT_EVAL_DIR = Path(__file__).resolve().parents[3] / "tests" / "nlp" / "eval"
 
 
@@ -74,19 +75,26 @@ def load_examples(eval_dir: Path = DEFAULT_EVAL_DIR) -> list[Example]:
     if not files:
         raise InputError.single("eval_dir", str(eval_dir), "a folder of *.jsonl labelled sentences",
                                 what="evaluation set")
+    def example(row: dict[str, Any]) -> Example:
+        return Example(row["id"], row.get("split", "dev"), row["text"], row.get("expected", {}))
+
+    return [ex for path in files
+            for ex in _parse(path, path.name, "a JSON object with id, text, expected", example)]
+
+
+def _parse(path: Path, label: str, allowed: str, build: Callable[[dict[str, Any]], T]
+           ) -> list[T]:
+    """`build` applied to each JSON line of a labelled .jsonl file; a bad line (not JSON, or
+    a field `build` needs missing or wrong) is an InputError naming the file and line."""
     out = []
-    for path in files:
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                out.append(Example(row["id"], row.get("split", "dev"), row["text"],
-                                   row.get("expected", {})))
-            except (json.JSONDecodeError, KeyError) as exc:
-                raise InputError.single(f"{path.name}:{n}", line[:60],
-                                        "a JSON object with id, text, expected",
-                                        what="evaluation set") from exc
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(build(json.loads(line)))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise InputError.single(f"{label}:{n}", line[:60], allowed,
+                                    what="evaluation set") from exc
     return out
 
 
@@ -150,23 +158,16 @@ class AlarmExample:
 
 def load_alarm_examples(eval_dir: Path = DEFAULT_EVAL_DIR) -> list[AlarmExample]:
     """The labelled red-flag texts under `eval_dir/alarms/` (none: an empty list)."""
-    out = []
-    for path in sorted((eval_dir / "alarms").glob("*.jsonl")):
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                if row["texts"] not in ("reports", "notes"):
-                    raise KeyError("texts")
-                out.append(AlarmExample(row["id"], row["texts"], row["text"],
-                                        frozenset(row["expected"])))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise InputError.single(f"alarms/{path.name}:{n}", line[:60],
-                                        "a JSON object with id, texts (reports or notes), "
-                                        "text, expected (a list of field paths)",
-                                        what="evaluation set") from exc
-    return out
+    allowed = ("a JSON object with id, texts (reports or notes), text, expected (a list of "
+               "field paths)")
+
+    def example(row: dict[str, Any]) -> AlarmExample:
+        if row["texts"] not in ("reports", "notes"):
+            raise KeyError("texts")
+        return AlarmExample(row["id"], row["texts"], row["text"], frozenset(row["expected"]))
+
+    return [ex for path in sorted((eval_dir / "alarms").glob("*.jsonl"))
+            for ex in _parse(path, f"alarms/{path.name}", allowed, example)]
 
 
 def evaluate_alarms(examples: Iterable[AlarmExample], kb: NlpKnowledge | None = None
