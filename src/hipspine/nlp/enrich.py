@@ -43,8 +43,7 @@ def enrich_case(case: Case, kb: NlpKnowledge | None = None) -> EnrichedCase:
     if case.imaging.reports:
         reading = read_report(case.imaging.reports, kb, sources=report_names)
         evidence.extend(reading.evidence)
-        for name in ("hip_oa", "lumbar_stenosis", "spondylolisthesis",
-                     "fracture", "infection", "suspected_malignancy"):
+        for name in type(reading.imaging).model_fields:  # alarms included
             found = getattr(reading.imaging, name)
             if found is not None and getattr(case.imaging, name) is None:
                 imaging_update[name] = found

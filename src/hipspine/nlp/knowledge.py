@@ -190,6 +190,13 @@ class NlpKnowledge:
                     for f in alarms.findings if f.texts == texts]
             for texts in ("reports", "notes")}
         self.alarm_request_rules = frozenset(alarms.request_rules)
+        misplaced = [f.field for f in alarms.findings
+                     if (f.texts == "reports") != f.field.startswith("imaging.")]
+        if misplaced:  # the report reader fills imaging fields only, the notes reader the rest
+            from hipspine.errors import KnowledgeBaseError
+
+            raise KnowledgeBaseError(f"nlp/alarms.yaml: report alarms must fill imaging.* "
+                                     f"fields and note alarms other fields: {misplaced}")
         unknown = self.alarm_request_rules - {r.id for r in context.rules}
         if unknown:
             from hipspine.errors import KnowledgeBaseError

@@ -459,14 +459,14 @@ def _replaced_sides(mentions: list[Mention]) -> set[str]:
 def _aggregate_hip(mentions: list[Mention], replaced: set[str]) -> HipOA | None:
     positive: dict[str | None, int] = {}
     normal: dict[str | None, int] = {}
-    side_only: set[str | None] = set()  # osteoarthritis stated without a K-L grade (Tönnis)
+    side_only: set[str | None] = set()  # a target whose grades are null (Tönnis 1-3)
     for m in mentions:
         sides: list[str | None] = ["left", "right"] if m.side == "bilateral" else [m.side]
         for side in sides:
             if side in replaced:
                 continue
-            if m.kellgren_lawrence is None:
-                if m.rule == "tonnis_positive" and m.asserted and not m.mods.historical:
+            if m.kellgren_lawrence is None:  # osteoarthritis stated without a K-L grade
+                if m.asserted and not m.mods.historical:
                     side_only.add(side)
                 continue
             if m.asserted and not m.mods.historical:
