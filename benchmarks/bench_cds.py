@@ -43,6 +43,9 @@ ISS = "https://bench-ehr.example.org/"
 BASE = f"http://127.0.0.1:{PORT}"
 CDS_URL = f"{BASE}/cds-services/hipspine-consider"
 ASSESS_URL = f"{BASE}/api/v1/assess"
+# The patient: the shared example (with its radiology report), else a smaller coded-only case
+# that costs less per call; the run says which, since the two are not comparable.
+EXAMPLE = ROOT.parent / "shared" / "examples" / "hip-spine-syndrome.json"
 
 
 def start_server(workers: int, env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
@@ -74,8 +77,7 @@ def cds_request() -> tuple[dict[str, Any], dict[str, Any]]:
 
     from hipspine.ehr.fhir_in import import_resources, resources_of
 
-    case = json.loads((ROOT.parent / "shared" / "examples" / "hip-spine-syndrome.json")
-                      .read_text()) if (ROOT.parent / "shared").is_dir() else {
+    case = json.loads(EXAMPLE.read_text()) if EXAMPLE.is_file() else {
         "age": 71, "sex": "female", "imaging": {"hip_oa": {"side": "left"},
                                                 "lumbar_stenosis": {"severity": "severe"}}}
     resources = resources_of(bundle_for_case(case, pid="bench-1"))
@@ -245,7 +247,8 @@ def main() -> None:
             ("measured: CDS patient-view", cds_lat, cds_s),
             ("CDS patient-view, 1 client", one_lat, one_s)]
     print(f"{n} requests each, {args.clients} concurrent clients, `hipspine serve --workers "
-          f"{args.workers}`, same server for baseline and CDS, loopback")
+          f"{args.workers}`, same server for baseline and CDS, loopback; patient: "
+          f"{'shared example hip-spine-syndrome' if EXAMPLE.is_file() else 'fallback case'}")
     print(f"{'':32} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'req/s':>8}")
     for label, lat, secs in rows:
         print(f"{label:32} {pct(lat, 0.5):8.1f} {pct(lat, 0.99):8.1f} "
