@@ -19,13 +19,36 @@ Side = Literal["left", "right", "bilateral"]
 PainLocation = Literal[
     "groin", "buttock", "lateral_hip", "anterior_thigh", "posterior_thigh",
     "below_knee", "foot", "low_back",
+    "lateral_thigh", "medial_thigh", "knee",  # extension (docs/case-format.md)
 ]
 TreatmentType = Literal[
     "physiotherapy", "nsaid", "hip_injection", "epidural_injection", "nerve_root_block",
     "lumbar_decompression", "lumbar_fusion", "total_hip_arthroplasty", "hip_arthroscopy",
+    "facet_joint_injection", "sacroiliac_injection", "trochanteric_injection", "other",
 ]
 TreatmentTarget = Literal["hip", "spine", "other"]
 StenosisSeverity = Literal["none", "mild", "moderate", "severe"]
+Severity = Literal["none", "mild", "moderate", "severe"]
+SensoryPattern = Literal["dermatomal", "peripheral_nerve", "stocking"]
+Nerve = Literal[
+    "sciatic", "femoral", "obturator", "lateral_femoral_cutaneous", "cluneal", "pudendal",
+    "common_peroneal", "tibial", "lumbosacral_plexus",
+]
+LesionKind = Literal[
+    "femoral_head_osteonecrosis", "hip_fracture", "hip_bone_marrow_oedema", "labral_tear",
+    "femoroacetabular_impingement", "hip_effusion", "septic_arthritis_hip",
+    "intra_articular_hip_tumour",
+    "nerve_root_compression", "facet_synovial_cyst", "intraspinal_tumour", "vertebral_fracture",
+    "spinal_infection", "spinal_metastasis",
+    "arterial_stenosis_or_occlusion", "gluteal_tendon_tear", "gluteal_tendinopathy_or_bursitis",
+    "sacroiliitis", "peripheral_nerve_lesion", "hernia", "pubic_disorder",
+    "bone_tumour_pelvis_femur", "soft_tissue_tumour", "soft_tissue_infection",
+]
+"""Specific lesions imaging can show (docs/case-format.md); what each weighs is knowledge data."""
+ArterialImaging = Literal["significant_stenosis_or_occlusion", "no_significant_disease"]
+Electrodiagnosis = Literal["radiculopathy", "polyneuropathy", "mononeuropathy", "plexopathy",
+                           "normal"]
+Aspirate = Literal["septic", "not_septic"]
 StenosisType = Literal["central", "lateral_recess", "foraminal"]
 LumbarLevel = Annotated[str, Field(
     pattern=r"^(T12|L[1-5])-(L[1-5]|S1)$",
@@ -113,11 +136,17 @@ class Exam(_Strict):
     symptoms_provoked_by_bending_backward: Flag = None  # Konno 2007 exam item (+1)
     active_hip_flexion_lateral_pain: Flag = None  # Sutlive 2008 item 2
     active_hip_extension_pain: Flag = None  # Sutlive 2008 item 4
+    hip_rom_full_painless: Flag = None  # full, painless hip motion (argues against the hip)
+    sensory_deficit_pattern: SensoryPattern | None = None
+    monofilament_abnormal: Flag = None  # 10-g monofilament not felt
+    vibration_sense_reduced: Flag = None  # 128-Hz tuning fork
+    femoral_bruit: Flag = None
 
 
 class HipOA(_Strict):
     side: Side | None = None
     kellgren_lawrence: Annotated[int, Field(ge=0, le=4)] | None = None
+    severity: Severity | None = None  # as a report words it when no grade is given
 
 
 class LumbarStenosis(_Strict):
@@ -131,6 +160,15 @@ class Spondylolisthesis(_Strict):
     grade: Annotated[int, Field(ge=1, le=4)] | None = None
 
 
+class Lesion(_Strict):
+    """A specific lesion imaging showed; `kind` says what, the rest where."""
+
+    kind: LesionKind
+    side: Side | None = None
+    level: LumbarLevel | None = None
+    nerve: Nerve | None = None
+
+
 class Imaging(_Strict):
     hip_oa: HipOA | None = None
     lumbar_stenosis: LumbarStenosis | None = None
@@ -140,7 +178,13 @@ class Imaging(_Strict):
     suspected_malignancy: Flag = None  # bone tumour, metastasis, aggressive/lytic lesion
     fracture: Flag = None              # a current fracture (stress and insufficiency too)
     infection: Flag = None             # discitis, osteomyelitis, abscess, septic arthritis
+    lesions: list[Lesion] = Field(default_factory=list)
     reports: list[str] = Field(default_factory=list)
+
+    @property
+    def lesion_kinds(self) -> frozenset[str]:
+        """The kinds of lesion shown (what the knowledge base's conditions test)."""
+        return frozenset(lesion.kind for lesion in self.lesions)
 
 
 class Tests(_Strict):
@@ -149,6 +193,17 @@ class Tests(_Strict):
     nerve_root_block_relief_pct: Percent | None = None
     abi: Annotated[float, Field(ge=0, le=3, description="ankle-brachial index")] | None = None
     esr_mm_h: Annotated[float, Field(ge=0, le=200)] | None = None
+    # extension (docs/case-format.md)
+    facet_block_relief_pct: Percent | None = None
+    sacroiliac_block_relief_pct: Percent | None = None
+    trochanteric_injection_relief_pct: Percent | None = None
+    peripheral_nerve_block_relief_pct: Percent | None = None
+    peripheral_nerve_block_nerve: Nerve | None = None
+    toe_brachial_index: Annotated[float, Field(ge=0, le=2)] | None = None
+    crp_mg_l: Annotated[float, Field(ge=0, le=1000)] | None = None
+    arterial_imaging: ArterialImaging | None = None
+    electrodiagnosis: Electrodiagnosis | None = None
+    hip_aspirate: Aspirate | None = None
 
 
 class PromEntry(_Strict):
