@@ -56,6 +56,8 @@ class ContributionRow:
     driver_text: str  # how the explanation names it among a source's main reasons
     driver_weight: float  # fold change either way: larger drives the estimate more
     policy_note: str | None  # set when the evidence policy shows but does not count it
+    tier: str = "clinical"  # the finding's kind of evidence (findings.yaml `tier`)
+    diagnosis: str | None = None  # the named diagnosis it points to, when positive
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,8 @@ class CompiledKnowledge:
     """The evidence policy this compilation counts (see `rules.yaml` `evidence_policy`)."""
     source_ids: tuple[str, ...]
     labels: dict[str, str]
+    source_diagnoses: dict[str, str]
+    """The diagnosis named for a source when no finding names a more specific one."""
     mimics: frozenset[str]
     priors: dict[str, tuple[CompiledPrior, ...]]
     findings: tuple[CompiledFinding, ...]
@@ -164,17 +168,19 @@ def _likelihood(lk: Likelihood, assumed_sensitivity: float, level: EvidenceLevel
                 counted_levels: list[str]) -> CompiledLikelihood:
     lr_pos, lr_neg = lk.effective()
     counted = lk.verified in counted_levels
+    verified = lk.verified in ("primary", "secondary")
     policy_note = None if counted else (
         f"{POLICY_NOTE_PREFIX} the figure is {lk.verified}, and the evidence policy "
         f"'{level}' counts only {' and '.join(counted_levels)} figures")
     note = None
-    if lk.derived:
+    if lk.verified == "design_choice":
+        note = "design choice, not a published figure: " + (lk.note or "")
+    elif lk.derived:
         note = (f"no published LR; derived from sensitivity {lk.sensitivity:g} and "
                 f"specificity {lk.specificity:g}: LR+ = sens/(1-spec), LR- = (1-sens)/spec")
     sens, spec, assumed = _test_model(lr_pos, lr_neg, assumed_sensitivity)
     return CompiledLikelihood(lk.source, lr_pos, lr_neg, lk.citation, _label(lk.citation),
-                              lk.verified != "unverified", note, sens, spec, assumed, counted,
-                              policy_note)
+                              verified, note, sens, spec, assumed, counted, policy_note)
 
 
 def _test_model(lr_pos: float | None, lr_neg: float | None,
@@ -191,8 +197,9 @@ def _test_model(lr_pos: float | None, lr_neg: float | None,
     return assumed_sensitivity, 1 - assumed_sensitivity / lr_pos, True
 
 
-def _rows(likelihoods: tuple[CompiledLikelihood, ...], label: str, present: bool,
+def _rows(likelihoods: tuple[CompiledLikelihood, ...], f: Finding, present: bool,
           keys: itertools.count[int]) -> tuple[ContributionRow, ...]:
+    label = f.label
     rows = []
     for lk in likelihoods:
         lr = lk.lr_positive if present else lk.lr_negative
@@ -204,7 +211,8 @@ def _rows(likelihoods: tuple[CompiledLikelihood, ...], label: str, present: bool
                   + ")")
         rows.append(ContributionRow(next(keys), lk.source, name, shown, abs(math.log(shown)),
                                     lk.citation_label, lk.verified, lk.derived_note, driver,
-                                    shown if shown >= 1 else 1 / shown, lk.policy_note))
+                                    shown if shown >= 1 else 1 / shown, lk.policy_note,
+                                    f.tier, f.diagnosis if shown > 1 else None))
     return tuple(rows)
 
 
@@ -222,8 +230,8 @@ def _finding(f: Finding, assumed_sensitivity: float, level: EvidenceLevel,
         likelihoods=likelihoods,
         next_test_label=f.next_test.label if f.next_test else None,
         next_test_kind=f.next_test.kind if f.next_test else None,
-        when_present=_rows(likelihoods, f.label, True, keys),
-        when_absent=_rows(likelihoods, f.label, False, keys),
+        when_present=_rows(likelihoods, f, True, keys),
+        when_absent=_rows(likelihoods, f, False, keys),
     )
 
 
@@ -231,7 +239,7 @@ def _prior(p: Prior) -> CompiledPrior:
     return CompiledPrior(_label(p.citation), p.source,
                          frozenset(p.settings) if p.settings else None, p.age_min,
                          p.age_max, compile_all(p.when) if p.when else None, p.probability,
-                         p.citation, p.verified != "unverified", p.note)
+                         p.citation, p.verified in ("primary", "secondary"), p.note)
 
 
 def _compile(kb: AssessmentKnowledge, level: EvidenceLevel) -> CompiledKnowledge:
@@ -252,6 +260,7 @@ def _compile(kb: AssessmentKnowledge, level: EvidenceLevel) -> CompiledKnowledge
         evidence=level,
         source_ids=tuple(s.id for s in srcs),
         labels={s.id: s.label for s in srcs},
+        source_diagnoses={s.id: s.diagnosis for s in srcs},
         mimics=frozenset(s.id for s in srcs if s.mimic),
         priors={k: tuple(v) for k, v in priors.items()},
         findings=findings,

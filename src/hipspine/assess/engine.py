@@ -15,7 +15,8 @@ from hipspine.assess.explain import explain
 from hipspine.assess.knowledge import AssessmentKnowledge, EvidenceLevel
 from hipspine.assess.next_tests import rank_next_tests
 from hipspine.assess.sources import estimate_sources, to_estimate
-from hipspine.assess.verdict import acting_sources, offierski_macnab, verdict_of
+from hipspine.assess.diagnosis import certainty, diagnosis_text, named_diagnoses
+from hipspine.assess.verdict import acting_sources, decide, offierski_macnab
 from hipspine.kb import knowledge_version
 from hipspine.models.assessment import Assessment, InstrumentResult
 from hipspine.models.case import Case
@@ -78,9 +79,11 @@ def assessment_payload(case: Case, kb: AssessmentKnowledge, *, from_text: Iterab
     prob = {s: w.probability for s, w in work.items()}
     evidence_lr = {s: w.evidence_lr for s, w in work.items()}
     acting = acting_sources(ck, prob, evidence_lr)
-    verdict = verdict_of(ck, acting)
-    om, om_reason = offierski_macnab(ck, case, verdict, acting)
-    tests = red_flag_work_up(flags) + rank_next_tests(ck, case, work, verdict, acting, states)
+    verdict, settled = decide(ck, work, acting)
+    basis = settled or acting
+    diagnoses = named_diagnoses(ck, work, verdict, basis, settled)
+    om, om_reason = offierski_macnab(ck, case, verdict, basis)
+    tests = red_flag_work_up(flags) + rank_next_tests(ck, case, work, verdict, basis, states)
     ordered = [work[s] for s in ck.source_ids]
     left_out = sum(left_out_by_policy(c) for w in ordered for c in w.contributions)
     unverified = [f"{w.id}: {c.finding} ({c.citation})"
@@ -90,19 +93,22 @@ def assessment_payload(case: Case, kb: AssessmentKnowledge, *, from_text: Iterab
     unverified += [f"{w.id}: pre-test probability ({w.prior.label})"
                    for w in ordered if not w.prior.verified]
     not_read = list(texts_not_read)
-    rules = [f"red_flag:{f['id']}" for f in flags] + [f"act:{s}" for s in sorted(acting)]
+    rules = ([f"red_flag:{f['id']}" for f in flags] + [f"act:{s}" for s in sorted(acting)]
+             + [f"settled:{s}" for s in sorted(settled)])
     if om:
         rules.append(f"offierski_macnab:{om}")
     payload = {
         "engine_version": ENGINE_VERSION, "knowledge_version": knowledge_version(),
         "evidence_policy": ck.evidence, "case_id": case.id, "verdict": verdict,
         "urgent": bool(flags), "red_flags": flags,
+        "diagnosis": diagnosis_text(diagnoses, verdict), "diagnoses": diagnoses,
+        "certainty": certainty(ck, verdict, work, basis, settled),
         "sources": [to_estimate(w, ck) for w in ordered],
         "instruments": list(instruments), "offierski_macnab": om, "next_tests": tests,
         "explanation": explain(verdict, ordered, ck.labels, flags,
                                kb.rules.verdict.act_probability, tests, n_unverified,
                                not_read, om_reason, acting, kb.rules.verdict.min_evidence_lr,
-                               left_out, ck.evidence),
+                               left_out, ck.evidence, diagnoses),
         "rules_fired": rules, "texts_not_read": not_read,
         "findings_from_text": sorted({c.finding for w in ordered for c in w.contributions
                                      if c.from_text}

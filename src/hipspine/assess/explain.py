@@ -28,16 +28,18 @@ def explain(verdict: Verdict, sources: Sequence[SourceWork], labels: dict[str, s
             next_tests: Sequence[dict[str, Any]], unverified: int,
             texts_not_read: list[str], om_reason: str | None,
             acting: set[str] | None = None, min_evidence_lr: float = 1.0,
-            left_out: int = 0, evidence: str = "all") -> str:
+            left_out: int = 0, evidence: str = "all",
+            diagnoses: Sequence[dict[str, Any]] = ()) -> str:
     out: list[str] = []
     if red_flags:
         cats = "; ".join(f"{f['finding']} ({f['id'].replace('_', ' ')})" for f in red_flags)
         out.append(f"Red flags first: {cats} - act on these before anything below.")
     text = _VERDICT_TEXT[verdict]
-    if verdict == "other":
-        mimic = max((w for w in sources if w.id not in ("hip", "spine")),
-                    key=lambda w: w.probability)
-        text += f" - most likely {labels[mimic.id].lower()} ({mimic.probability:.0%})"
+    if diagnoses:
+        named = "; ".join(f"{d['name']}" + (" (settled by " + d["basis"][0] + ")"
+                                            if d["settled"] and d["basis"] else "")
+                          for d in diagnoses)
+        text += f" - {named}"
     out.append(f"Verdict: {text} (a source is acted on at "
                f"{act_probability:.0%} or more when findings, not the prior alone, put it there).")
     for est in sources:

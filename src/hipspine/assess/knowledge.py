@@ -16,7 +16,12 @@ from pydantic import Field, model_validator
 from hipspine.kb import KBModel, Verification, load_section
 from hipspine.models.assessment import EvidenceLevel
 
-SourceId = Literal["hip", "spine", "sacroiliac", "trochanteric", "vascular", "neuropathy"]
+SourceId = Literal["hip", "spine", "sacroiliac", "trochanteric", "vascular", "neuropathy",
+                   "nerve", "groin", "tumour_infection"]
+Tier = Literal["reference_test", "block", "lesion", "treatment_response", "clinical",
+               "degenerative"]
+"""What kind of evidence a finding is (assessment-reasoning: the evidence hierarchy). The
+verdict's `settling_tiers` say which kinds can settle a source on their own."""
 SettingId = Literal["primary_care", "spine_clinic", "arthroplasty_clinic", "physiotherapy"]
 Operator = Literal["is_true", "is_false", "lt", "le", "gt", "ge", "eq", "in", "contains",
                    "contains_any"]
@@ -69,6 +74,8 @@ class SourceDef(KBModel):
     id: SourceId
     label: str
     mimic: bool = False
+    diagnosis: str
+    """The diagnosis named when no finding names a more specific one."""
 
 
 class SourcesFile(KBModel):
@@ -142,6 +149,9 @@ class Finding(KBModel):
     absent_when: list[Condition] | None = None
     applies_when: list[Condition] = Field(default_factory=list)
     group: str | None = None
+    tier: Tier = "clinical"
+    diagnosis: str | None = None
+    """The named diagnosis within its source that this finding points to, if any."""
     next_test: NextTestSpec | None = None
     likelihoods: list[Likelihood] = Field(min_length=1)
 
@@ -172,6 +182,9 @@ class Provenance(KBModel):
 class VerdictRules(Provenance):
     act_probability: float = Field(gt=0, lt=1)
     min_evidence_lr: float = Field(ge=1, le=LR_SANITY_MAX)
+    settling_tiers: list[Tier]
+    settling_min_lr: float = Field(ge=1, le=LR_SANITY_MAX)
+    close_call_probability: float = Field(gt=0, lt=1)
 
 
 class NextTestRules(Provenance):

@@ -81,7 +81,7 @@ def _from_text(fields: tuple[str, ...], from_text: frozenset[str]) -> bool:
 
 
 def _shown(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, set, frozenset)):
         return ", ".join(sorted(str(v) for v in value))  # list order must change nothing
     return value
 

@@ -20,6 +20,27 @@ def acting_sources(ck: CompiledKnowledge, probability: Mapping[str, float],
             if p >= rule.act_probability and evidence_lr.get(s, 1.0) >= rule.min_evidence_lr}
 
 
+def settled_sources(ck: CompiledKnowledge, work: Mapping[str, Any],
+                    acting: set[str]) -> set[str]:
+    """Acted-on sources that a counted finding of a settling tier (a reference test, a block,
+    a specific lesion) supports by at least `settling_min_lr` (rules.yaml `verdict`)."""
+    rule = ck.kb.rules.verdict
+    tiers = set(rule.settling_tiers)
+    return {s for s in acting
+            if any(row.tier in tiers and row.likelihood_ratio >= rule.settling_min_lr
+                   for row in work[s].counted)}
+
+
+def decide(ck: CompiledKnowledge, work: Mapping[str, Any],
+           acting: set[str]) -> tuple[Verdict, set[str]]:
+    """(verdict, the sources it rests on). When any source is settled, only settled sources
+    decide: a mimic established by a reference test or a lesion is the source beside merely
+    degenerative hip or spine change, and "both" needs settling evidence for each."""
+    settled = settled_sources(ck, work, acting)
+    basis = settled or acting
+    return verdict_of(ck, basis), settled
+
+
 def verdict_of(ck: CompiledKnowledge, acting: set[str]) -> Verdict:
     hip, spine = "hip" in acting, "spine" in acting
     if hip and spine:

@@ -6,9 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-Verification = Literal["primary", "secondary", "unverified"]
+Verification = Literal["primary", "secondary", "unverified", "design_choice"]
 """How the figure was checked: against the primary paper or its abstract, against a review
-or guideline quoting it, or not at all (then the engine flags every use of it)."""
+or guideline quoting it, or not at all (then the engine flags every use of it); or it is no
+published figure but a design choice, marked as one, whose effect on the published-case
+benchmark `hipspine eval cases --ablate` measures."""
 
 
 class KBModel(BaseModel):

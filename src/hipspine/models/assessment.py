@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 ASSESSMENT_FORMAT: Final = "hipspine.assessment/1"
 
 Verdict = Literal["hip", "spine", "both", "other", "indeterminate"]
-SourceId = Literal["hip", "spine", "sacroiliac", "trochanteric", "vascular", "neuropathy"]
+SourceId = Literal["hip", "spine", "sacroiliac", "trochanteric", "vascular", "neuropathy",
+                   "nerve", "groin", "tumour_infection"]
 OffierskiMacnab = Literal["simple", "complex", "secondary", "misdiagnosed"]
 EvidenceLevel = Literal["all", "verified", "primary"]
 """Which likelihood ratios count: every one, those checked against any source, or those
@@ -56,6 +57,24 @@ class SourceEstimate(_Out):
     pretest_note: str | None = None
 
 
+class NamedDiagnosis(_Out):
+    """The leading named diagnosis within a source the verdict names, and its basis."""
+
+    source: SourceId
+    name: str
+    settled: bool = False
+    """True when a reference test, a block or a specific lesion supports it."""
+    basis: list[str] = Field(default_factory=list)
+    """The decisive counted findings, settling evidence first, as counted."""
+    against_rivals: list[str] = Field(default_factory=list)
+    """The strongest counted finding against each rival source."""
+
+
+class Certainty(_Out):
+    level: Literal["settled", "probable", "close_call", "thin_evidence"]
+    why: str
+
+
 class InstrumentResult(_Out):
     id: str
     score: float | int | Literal["incomplete"]
@@ -87,6 +106,10 @@ class Assessment(_Out):
     verdict: Verdict
     urgent: bool
     red_flags: list[RedFlag] = Field(default_factory=list)
+    diagnosis: str | None = None
+    """The named diagnosis in words, e.g. "hip: osteonecrosis of the femoral head"."""
+    diagnoses: list[NamedDiagnosis] = Field(default_factory=list)
+    certainty: Certainty | None = None
     sources: list[SourceEstimate]
     instruments: list[InstrumentResult] = Field(default_factory=list)
     offierski_macnab: OffierskiMacnab | None = None

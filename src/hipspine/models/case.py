@@ -72,6 +72,22 @@ class PriorTreatment(_Strict):
     months_ago: Annotated[float, Field(ge=0, le=1200)] | None = None
 
 
+class TreatmentResponse:
+    """`history.relief_after.<type>`: the best relief any earlier treatment of that type gave
+    (None when none is recorded with its relief), so knowledge conditions can weigh the
+    response to treatment aimed at one organ."""
+
+    __slots__ = ("_treatments",)
+
+    def __init__(self, treatments: list[PriorTreatment]) -> None:
+        self._treatments = treatments
+
+    def __getattr__(self, treatment_type: str) -> float | None:
+        reliefs = [t.relief_pct for t in self._treatments
+                   if t.type == treatment_type and t.relief_pct is not None]
+        return max(reliefs) if reliefs else None
+
+
 class History(_Strict):
     smoker: Flag = None
     diabetes: Flag = None
@@ -83,6 +99,10 @@ class History(_Strict):
     bmi: Annotated[float, Field(ge=10, le=90, description="kg/m2")] | None = None
     egfr: Annotated[float, Field(ge=0, le=200, description="mL/min/1.73m2")] | None = None
     prior_treatments: list[PriorTreatment] = Field(default_factory=list)
+
+    @property
+    def relief_after(self) -> TreatmentResponse:
+        return TreatmentResponse(self.prior_treatments)
 
 
 class Symptoms(_Strict):
@@ -182,9 +202,10 @@ class Imaging(_Strict):
     reports: list[str] = Field(default_factory=list)
 
     @property
-    def lesion_kinds(self) -> frozenset[str]:
-        """The kinds of lesion shown (what the knowledge base's conditions test)."""
-        return frozenset(lesion.kind for lesion in self.lesions)
+    def lesion_kinds(self) -> frozenset[str] | None:
+        """The kinds of lesion shown, what the knowledge base's conditions test; None (not
+        known) when no lesion is recorded: an empty list never argues against a lesion."""
+        return frozenset(lesion.kind for lesion in self.lesions) or None
 
 
 class Tests(_Strict):
