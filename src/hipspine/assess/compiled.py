@@ -231,7 +231,7 @@ def _finding(f: Finding, assumed_sensitivity: float, level: EvidenceLevel,
         next_test_label=f.next_test.label if f.next_test else None,
         next_test_kind=f.next_test.kind if f.next_test else None,
         when_present=_rows(likelihoods, f, True, keys),
-        when_absent=_rows(likelihoods, f, False, keys),
+        when_absent=() if f.positive_only else _rows(likelihoods, f, False, keys),
     )
 
 

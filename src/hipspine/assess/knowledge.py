@@ -150,6 +150,9 @@ class Finding(KBModel):
     applies_when: list[Condition] = Field(default_factory=list)
     group: str | None = None
     tier: Tier = "clinical"
+    positive_only: bool = False
+    """True when only the finding's presence is evidence: a lesion a report does not name is
+    not thereby ruled out, so its LR- never applies."""
     diagnosis: str | None = None
     """The named diagnosis within its source that this finding points to, if any."""
     next_test: NextTestSpec | None = None
@@ -184,6 +187,7 @@ class VerdictRules(Provenance):
     min_evidence_lr: float = Field(ge=1, le=LR_SANITY_MAX)
     settling_tiers: list[Tier]
     settling_min_lr: float = Field(ge=1, le=LR_SANITY_MAX)
+    establishing_evidence_lr: float = Field(ge=1, le=LR_SANITY_MAX * LR_SANITY_MAX)
     close_call_probability: float = Field(gt=0, lt=1)
 
 

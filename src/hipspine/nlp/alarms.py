@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
+from hipspine.models.case import Lesion
 from hipspine.nlp.context import SentenceContext
 from hipspine.nlp.evidence import EvidenceItem
 from hipspine.nlp.knowledge import NlpKnowledge
@@ -43,8 +44,26 @@ def sentence_alarms(sentence: Sentence, ctx: SentenceContext, kb: NlpKnowledge,
             out.append(EvidenceItem(
                 field=finding.field, text=text, negated=mods.negated,
                 uncertain=mods.uncertain, historical=mods.historical, rule=finding.field,
-                value={"value": True} if raises else {}, source=source))
+                value=(_raised_value(finding) if raises else {}), source=source))
     return out
+
+
+def _raised_value(finding: object) -> dict[str, object]:
+    lesion = getattr(finding, "lesion", None)
+    if lesion is None:
+        return {"value": True}
+    nerve = getattr(finding, "nerve", None)
+    return {"value": lesion, **({"nerve": nerve} if nerve else {})}
+
+
+def raised_lesions(evidence: Iterable[EvidenceItem]) -> list[Lesion]:
+    """The lesions (one per kind and nerve, in reading order) that statements raised."""
+    seen: dict[tuple[str, str | None], Lesion] = {}
+    for e in evidence:
+        if e.rule == e.field == "imaging.lesions" and e.value:
+            key = (str(e.value["value"]), e.value.get("nerve"))  # type: ignore[union-attr]
+            seen.setdefault(key, Lesion(kind=key[0], nerve=key[1]))  # type: ignore[arg-type]
+    return list(seen.values())
 
 
 def read_alarms(documents: Iterable[str], kb: NlpKnowledge,
@@ -66,4 +85,5 @@ def read_alarms(documents: Iterable[str], kb: NlpKnowledge,
 def raised_fields(evidence: Iterable[EvidenceItem]) -> set[str]:
     """The alarm fields some statement raised. Alarm evidence is told apart from the other
     readers' evidence by its rule, which is its field path (`sentence_alarms`)."""
-    return {e.field for e in evidence if e.rule == e.field and e.value}
+    return {e.field for e in evidence
+            if e.rule == e.field and e.value and e.field != "imaging.lesions"}

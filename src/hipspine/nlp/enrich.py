@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel
+
 from hipspine.models.case import Case
 from hipspine.nlp.alarms import raised_fields
 from hipspine.nlp.knowledge import NlpKnowledge, load_nlp_knowledge
@@ -43,11 +45,19 @@ def enrich_case(case: Case, kb: NlpKnowledge | None = None) -> EnrichedCase:
     if case.imaging.reports:
         reading = read_report(case.imaging.reports, kb, sources=report_names)
         evidence.extend(reading.evidence)
-        for name in type(reading.imaging).model_fields:  # alarms included
-            found = getattr(reading.imaging, name)
-            if found is not None and getattr(case.imaging, name) is None:
+        for name in type(reading.imaging).model_fields:  # alarms and lesions included
+            found, given = getattr(reading.imaging, name), getattr(case.imaging, name)
+            if found is None:
+                continue
+            if given is None or given == []:
                 imaging_update[name] = found
                 from_text.append(f"imaging.{name}")
+            elif isinstance(given, BaseModel):  # structured but partial: fill its gaps
+                gaps = {k: v for k, v in found.model_dump().items()
+                        if v is not None and getattr(given, k, None) is None}
+                if gaps:
+                    imaging_update[name] = given.model_copy(update=gaps)
+                    from_text += [f"imaging.{name}.{k}" for k in gaps]
     exam_update: dict[str, object] = {}
     flag_updates: dict[str, dict[str, object]] = {}  # "symptoms" / "history" -> fields
     if case.notes:

@@ -10,8 +10,9 @@ import functools
 import re
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from hipspine.models.case import LesionKind, Nerve
 from hipspine.kb import Evidence, KBModel, load_section
 
 Severity = Literal["minimal", "mild", "moderate", "severe"]
@@ -127,11 +128,20 @@ class AlarmFinding(KBModel):
     field: Literal["imaging.suspected_malignancy", "imaging.fracture", "imaging.infection",
                    "symptoms.bladder_bowel_dysfunction", "symptoms.saddle_anaesthesia",
                    "symptoms.fever", "symptoms.unexplained_weight_loss", "symptoms.night_pain",
-                   "history.cancer_history"]
+                   "history.cancer_history", "imaging.lesions"]
     texts: Literal["reports", "notes"]
     pattern: str
     excluded_before: str
     historical_counts: bool = False
+    lesion: LesionKind | None = None
+    """For `imaging.lesions`: the kind of lesion the pattern names (docs/case-format.md)."""
+    nerve: Nerve | None = None
+
+    @model_validator(mode="after")
+    def _lesion_with_lesions(self) -> AlarmFinding:
+        if (self.field == "imaging.lesions") != (self.lesion is not None):
+            raise ValueError(f"{self.field}: a lesion kind goes with imaging.lesions only")
+        return self
 
 
 class AlarmFile(KBModel):

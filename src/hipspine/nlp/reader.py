@@ -21,8 +21,8 @@ from dataclasses import field as dataclass_field
 from pydantic import BaseModel, ConfigDict
 
 from hipspine.kb import knowledge_version
-from hipspine.models.case import HipOA, LumbarStenosis, Spondylolisthesis
-from hipspine.nlp.alarms import raised_fields, sentence_alarms
+from hipspine.models.case import HipOA, Lesion, LumbarStenosis, Spondylolisthesis
+from hipspine.nlp.alarms import raised_fields, raised_lesions, sentence_alarms
 from hipspine.nlp.context import Modifiers, SentenceContext
 from hipspine.nlp.evidence import EvidenceItem
 from hipspine.nlp.knowledge import SEVERITY_ORDER, NlpKnowledge, Severity, load_nlp_knowledge
@@ -53,6 +53,7 @@ class ImagingFindings(BaseModel):
     suspected_malignancy: bool | None = None
     fracture: bool | None = None
     infection: bool | None = None
+    lesions: list[Lesion] | None = None  # specific lesions named (nlp/alarms.yaml)
 
 
 class ReportReading(BaseModel):
@@ -122,8 +123,12 @@ def read_report(text: str | Iterable[str], kb: NlpKnowledge | None = None,
         mentions.extend(_read_sentences(report, kb, source, alarms))
     imaging, replaced = aggregate(mentions)
     raised = raised_fields(alarms)
-    if raised:
-        imaging = imaging.model_copy(update={f.split(".", 1)[1]: True for f in raised})
+    update: dict[str, object] = {f.split(".", 1)[1]: True for f in raised}
+    lesions = raised_lesions(alarms)
+    if lesions:
+        update["lesions"] = lesions
+    if update:
+        imaging = imaging.model_copy(update=update)
     return ReportReading(knowledge_version=knowledge_version(), imaging=imaging,
                          replaced_hips=replaced,
                          evidence=[m.evidence() for m in mentions] + alarms)
