@@ -25,7 +25,8 @@ def test_assess_json_follows_the_contract(shared_dir: Path) -> None:
     assert doc["format"] == "hipspine.assessment/1"
     assert doc["verdict"] == "hip"
     assert [s["id"] for s in doc["sources"]] == ["hip", "spine", "sacroiliac", "trochanteric",
-                                                 "vascular", "neuropathy"]
+                                                 "vascular", "neuropathy", "nerve", "groin",
+                                                 "tumour_infection"]
     for s in doc["sources"]:
         assert {"id", "label", "pretest", "probability", "contributions"} <= set(s)
         for c in s["contributions"]:

@@ -43,8 +43,9 @@ def _field_exists(path: str) -> bool:
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return False
         info = model.model_fields.get(part)
-        if info is None:
-            return False
+        if info is None:  # a derived view on the model (e.g. imaging.lesion_kinds,
+            # history.relief_after.<treatment type>) is a property of the case model
+            return isinstance(getattr(model, part, None), property)
         model = _inner(info.annotation)
     return True
 

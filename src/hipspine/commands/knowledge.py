@@ -171,7 +171,8 @@ def _render(rows: list[dict[str, Any]]) -> None:
     table = Table(title=f"hipspine assessment knowledge {knowledge_version()}")
     for col in ("kind", "entry", "value", "source", "verified"):
         table.add_column(col, overflow="fold")
-    style = {"primary": "green", "secondary": "yellow", "unverified": "red"}
+    style = {"primary": "green", "secondary": "yellow", "unverified": "red",
+             "design_choice": "cyan"}
     for r in rows:
         ref = refs.get(r["citation"])
         value = r["value"]

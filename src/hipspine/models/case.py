@@ -166,7 +166,8 @@ class Exam(_Strict):
 class HipOA(_Strict):
     side: Side | None = None
     kellgren_lawrence: Annotated[int, Field(ge=0, le=4)] | None = None
-    severity: Severity | None = None  # as a report words it when no grade is given
+    severity: Severity | None = Field(default=None, exclude_if=lambda v: v is None)
+    """As a report words it when no grade is given (extension; left out when unknown)."""
 
 
 class LumbarStenosis(_Strict):

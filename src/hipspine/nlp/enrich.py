@@ -47,7 +47,7 @@ def enrich_case(case: Case, kb: NlpKnowledge | None = None) -> EnrichedCase:
         evidence.extend(reading.evidence)
         for name in type(reading.imaging).model_fields:  # alarms and lesions included
             found, given = getattr(reading.imaging, name), getattr(case.imaging, name)
-            if found is None:
+            if found is None or found == []:
                 continue
             if given is None or given == []:
                 imaging_update[name] = found

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hipspine.kb import knowledge_version
 from hipspine.models.case import HipOA, Lesion, LumbarStenosis, Spondylolisthesis
@@ -53,7 +53,7 @@ class ImagingFindings(BaseModel):
     suspected_malignancy: bool | None = None
     fracture: bool | None = None
     infection: bool | None = None
-    lesions: list[Lesion] | None = None  # specific lesions named (nlp/alarms.yaml)
+    lesions: list[Lesion] = Field(default_factory=list)  # specific lesions (nlp/alarms.yaml)
 
 
 class ReportReading(BaseModel):
