@@ -58,6 +58,16 @@ def render(a: Assessment) -> None:
     if a.offierski_macnab:
         title += f"   Offierski-MacNab: [bold]{a.offierski_macnab}[/]"
     con.print(title)
+    if a.diagnosis:
+        level = f" [dim]({a.certainty.level.replace('_', ' ')})[/]" if a.certainty else ""
+        con.print(f"Named diagnosis: [bold]{escape(a.diagnosis)}[/]{level}")
+        for d in a.diagnoses:
+            if d.basis:
+                con.print(f"  decided by: {escape('; '.join(d.basis[:2]))}")
+            if d.against_rivals:
+                con.print(f"  against the rivals: {escape('; '.join(d.against_rivals))}")
+    elif a.certainty:
+        con.print(f"[dim]{a.certainty.level.replace('_', ' ')}: {escape(a.certainty.why)}[/]")
     acting = {r.split(":", 1)[1] for r in a.rules_fired if r.startswith("act:")}
     for s in a.sources:
         colour = ("bold green" if s.id in acting else "yellow" if s.probability >= 0.3

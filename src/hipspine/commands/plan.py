@@ -49,7 +49,8 @@ def render_text(result) -> None:  # type: ignore[no-untyped-def]
         return f"[dim]{escape(f'[{key}]')}[/]" if key else ""
 
     console.print(f"[bold]Plan[/] for {escape(result.case_id or 'case')}: "
-                  f"verdict [bold]{result.verdict}[/]")
+                  f"verdict [bold]{result.verdict}[/]"
+                  + (f" ({escape(result.diagnosis)})" if result.diagnosis else ""))
     if result.urgent_referral.needed:
         console.print(f"[bold red]URGENT REFERRAL FIRST:[/] {escape(result.urgent_referral.why)}")
     console.print("\n[bold]Steps[/]")

@@ -92,11 +92,16 @@ def risk_assessment(assessment: Assessment, patient_id: str | None = None) -> di
                                "display": "hipspine source-of-pain assessment"}],
                    "text": f"hipspine {assessment.engine_version}, knowledge "
                            f"{assessment.knowledge_version}: verdict {assessment.verdict}"},
-        "code": {"text": VERDICT_TEXT[assessment.verdict]},
+        "code": {"text": VERDICT_TEXT[assessment.verdict]
+                 + (f" - {assessment.diagnosis}" if assessment.diagnosis else "")},
         "occurrenceDateTime": _now(),
         "prediction": predictions,
         "note": notes,
     }
+    basis = [{"display": f"{d.source}: {d.name}: " + "; ".join(d.basis[:3])}
+             for d in assessment.diagnoses if d.basis]
+    if basis:  # the decisive evidence behind the named diagnosis
+        resource["basis"] = basis
     if assessment.next_tests:
         resource["mitigation"] = "Next tests: " + "; ".join(
             f"{t.test} ({t.why})" for t in assessment.next_tests)

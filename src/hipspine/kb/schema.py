@@ -44,6 +44,8 @@ class Reference(KBModel):
     def short(self) -> str:
         """'Suri 2010, JAMA, doi:...' style label for outputs."""
         first = self.authors.split(",")[0].split(" ")[0]
+        if first.startswith("("):  # authors not captured
+            first = "Anon."
         where = f", {self.journal}" if self.journal else ""
         ident = (f", doi:{self.doi}" if self.doi else f", PMID {self.pmid}" if self.pmid
                  else f", {self.pmcid}" if self.pmcid else f", {self.url}")

@@ -83,6 +83,8 @@ class Plan(_Out):
     knowledge_version: str
     case_id: str | None = None
     verdict: Literal["hip", "spine", "both", "other", "indeterminate"]
+    diagnosis: str | None = None
+    """The assessment's named diagnosis, e.g. "hip: osteonecrosis of the femoral head"."""
     urgent_referral: UrgentReferral
     steps: list[Step]
     lifestyle: list[LifestyleAdvice] = Field(default_factory=list)

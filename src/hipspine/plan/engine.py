@@ -60,7 +60,8 @@ def make_plan(case: Case, assessment: Assessment, kb: PlanKnowledge,
                         "before relying on it): " + ", ".join(unverified) + ".")
     return Plan(
         engine_version=ENGINE_VERSION, knowledge_version=knowledge_version(),
-        case_id=case.id, verdict=assessment.verdict, urgent_referral=urgent,
+        case_id=case.id, verdict=assessment.verdict, diagnosis=assessment.diagnosis,
+        urgent_referral=urgent,
         steps=numbered, lifestyle=lifestyle, medications=medications, surgery=surgery,
         cautions=cautions, already_tried=tried, rules_fired=fired, unverified=unverified,
     )

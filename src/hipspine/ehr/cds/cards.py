@@ -119,7 +119,13 @@ def _detail(assessment: Assessment, findings: list[CodedFinding], rule_note: str
                   f"{', code mapping unverified' if f.verified == 'unverified' else ''})"
                   for f in findings[:12]]
     lines.append(f"**Assessment** (hipspine {assessment.engine_version}, knowledge "
-                 f"{assessment.knowledge_version}): verdict *{assessment.verdict}*")
+                 f"{assessment.knowledge_version}): verdict *{assessment.verdict}*"
+                 + (f", *{assessment.diagnosis}*" if assessment.diagnosis else "")
+                 + (f" ({assessment.certainty.level.replace('_', ' ')})"
+                    if assessment.certainty else ""))
+    for named in assessment.diagnoses:  # the decisive evidence first
+        if named.basis:
+            lines.append(f"**Decided by:** {'; '.join(named.basis[:2])}")
     lines += [f"- {s.label}: {s.probability:.0%} (pre-test {s.pretest:.0%})"
               for s in assessment.sources]
     if assessment.next_tests:
