@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from hipspine.assess.benchmark import outcome_of, report, score_cases, summarise
 from hipspine.assess.api import assess
+from hipspine.assess.benchmark import outcome_of, report, score_cases, summarise
 from hipspine.cli import app
 from hipspine.errors import InputError
 from hipspine.models.eval_case import load_eval_cases, parse_eval_case

@@ -150,7 +150,8 @@ def test_epidural_abscess_with_fever_is_urgent_and_flagged_first() -> None:
     assert a.next_tests[0].test == a.red_flags[0].action
     assert a.explanation.startswith("Red flags first")
     # the MRI's epidural abscess is a specific spinal lesion: the source is named after the flag
-    assert a.verdict == "spine" and a.diagnosis == "spine: vertebral fracture, infection or metastasis"
+    assert a.verdict == "spine"
+    assert a.diagnosis == "spine: vertebral fracture, infection or metastasis"
 
 
 # --- sparse: femoral neck stress fracture in an 83-year-old (Aguado 2018) ---------------
@@ -164,7 +165,8 @@ def test_groin_pain_with_normal_radiographs_is_not_guessed() -> None:
     assert not a.red_flags
     assert _prob(a)["hip"] == pytest.approx(_pretest(a)["hip"])  # groin pain: unverified
     # MRI of the hips (occult fracture, osteonecrosis) or the hip injection settles it
-    assert a.next_tests[0].test in (_label("femoral_head_osteonecrosis"), _label("hip_injection_relief"))
+    assert a.next_tests[0].test in (_label("femoral_head_osteonecrosis"),
+                                    _label("hip_injection_relief"))
     assert _label("hip_injection_relief") in _offered(a)
     assert "To settle it" in a.explanation
 

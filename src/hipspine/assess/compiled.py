@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from hipspine.assess.codegen import ChecksFn, StatesFn, compile_checks, compile_states
-from hipspine.assess.conditions import Check, compile_all
+from hipspine.assess.conditions import Check, compile_all, field_getter
 from hipspine.assess.knowledge import (
     AssessmentKnowledge,
     EvidenceLevel,
@@ -264,13 +264,13 @@ def _compile(kb: AssessmentKnowledge, level: EvidenceLevel) -> CompiledKnowledge
         mimics=frozenset(s.id for s in srcs if s.mimic),
         priors={k: tuple(v) for k, v in priors.items()},
         findings=findings,
-        states=compile_states(kb.findings.findings),
+        states=_states_function(findings),
         red_flags=tuple(
             CompiledRedFlag(r.id, r.category,
                             tuple((t.finding, compile_all(t.all_of)) for t in r.triggers),
                             r.action, r.urgency, r.citation, _label(r.citation))
             for r in kb.rules.red_flags),
-        red_flag_checks=compile_checks([t.all_of for _, t in triggers]),
+        red_flag_checks=_checks_function([compile_all(t.all_of) for _, t in triggers]),
         red_flag_triggers=tuple(
             (i, t.finding, _label(t.citation or kb.rules.red_flags[i].citation),
              frozenset(c.field for c in t.all_of))
@@ -326,6 +326,45 @@ def _lr_text(lr_pos: float, lr_neg: float | None, assumed_sensitivity: float) ->
         return f" (LR+ {lr_pos:.3g}, LR- {lr_neg:.3g})"
     return (f" (LR+ {lr_pos:.3g}; no published LR-, sensitivity assumed "
             f"{assumed_sensitivity:.0%})")
+
+
+StatesFn = Callable[[Any], list[tuple[bool | None, bool, Any]]]
+"""case -> per finding: (state: True present / False absent / None unknown, all fields
+unknown, value of the first field)."""
+ChecksFn = Callable[[Any], tuple[bool | None, ...]]
+"""case -> the three-valued result of each condition list, in the order given."""
+
+
+def _state(f: CompiledFinding, case: Any) -> bool | None:
+    """True = present, False = absent (negative), None = unknown, equivocal or not applicable."""
+    if f.applies is not None and f.applies(case) is not True:
+        return None
+    present = f.present(case)
+    if present is True:
+        return True
+    if f.absent is None:
+        return False if present is False else None
+    return False if f.absent(case) is True else None
+
+
+def _states_function(findings: tuple[CompiledFinding, ...]) -> StatesFn:
+    getters = [(f, tuple(field_getter(path) for path in f.fields)) for f in findings]
+
+    def states(case: Any) -> list[tuple[bool | None, bool, Any]]:
+        out = []
+        for f, gets in getters:
+            values = [get(case) for get in gets]
+            out.append((_state(f, case), all(v is None for v in values), values[0]))
+        return out
+
+    return states
+
+
+def _checks_function(checks: list[Check]) -> ChecksFn:
+    def run(case: Any) -> tuple[bool | None, ...]:
+        return tuple(check(case) for check in checks)
+
+    return run
 
 
 def to_odds(p: float) -> float:

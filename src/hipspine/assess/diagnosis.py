@@ -40,7 +40,7 @@ def named_diagnoses(ck: CompiledKnowledge, work: Mapping[str, SourceWork], verdi
                     basis: set[str], settled: set[str]) -> list[dict[str, Any]]:
     """One entry per source the verdict names: the diagnosis, its basis, what argued against
     the rivals. An indeterminate verdict names none."""
-    tiers = set(ck.kb.rules.verdict.settling_tiers)
+    tiers: set[str] = set(ck.kb.rules.verdict.settling_tiers)
     named = verdict_sources(verdict, basis, work, ck.mimics)
     out = []
     for source in named:

@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from hipspine.assess.compiled import CompiledKnowledge, compiled, left_out_by_policy
+from hipspine.assess.diagnosis import certainty, diagnosis_text, named_diagnoses
 from hipspine.assess.explain import explain
 from hipspine.assess.knowledge import AssessmentKnowledge, EvidenceLevel
 from hipspine.assess.next_tests import rank_next_tests
 from hipspine.assess.sources import estimate_sources, to_estimate
-from hipspine.assess.diagnosis import certainty, diagnosis_text, named_diagnoses
 from hipspine.assess.verdict import acting_sources, decide, offierski_macnab
 from hipspine.kb import knowledge_version
 from hipspine.models.assessment import Assessment, InstrumentResult

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hipspine.assess.compiled import (
-    CompiledFinding,
     CompiledKnowledge,
     CompiledPrior,
     ContributionRow,
@@ -61,18 +60,6 @@ def _priors(ck: CompiledKnowledge, case: Any) -> dict[str, CompiledPrior]:
         if len(ck.prior_cache) < 4096:
             ck.prior_cache[key] = hit
     return hit
-
-
-def finding_state(f: CompiledFinding, case: Any) -> bool | None:
-    """True = present, False = absent (negative), None = unknown or equivocal."""
-    if f.applies is not None and f.applies(case) is not True:
-        return None
-    present = f.present(case)
-    if present is True:
-        return True
-    if f.absent is None:
-        return False if present is False else None
-    return False if f.absent(case) is True else None
 
 
 def _from_text(fields: tuple[str, ...], from_text: frozenset[str]) -> bool:

@@ -120,9 +120,9 @@ def _main(argv: list[str]) -> int:
         path = Path(name)
         try:
             parse_eval_case(path.read_text(encoding="utf-8"), path)
-            print(f"ok: {name}")
+            sys.stdout.write(f"ok: {name}\n")
         except InputError as exc:
-            print(f"{name}: {exc}")
+            sys.stdout.write(f"{name}: {exc}\n")
             status = 2
     return status
 

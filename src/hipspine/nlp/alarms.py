@@ -61,7 +61,7 @@ def raised_lesions(evidence: Iterable[EvidenceItem]) -> list[Lesion]:
     seen: dict[tuple[str, str | None], Lesion] = {}
     for e in evidence:
         if e.rule == e.field == "imaging.lesions" and e.value:
-            key = (str(e.value["value"]), e.value.get("nerve"))  # type: ignore[union-attr]
+            key = (str(e.value["value"]), e.value.get("nerve"))
             seen.setdefault(key, Lesion(kind=key[0], nerve=key[1]))  # type: ignore[arg-type]
     return list(seen.values())
 

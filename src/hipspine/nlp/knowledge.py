@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from hipspine.models.case import LesionKind, Nerve
 from hipspine.kb import Evidence, KBModel, load_section
+from hipspine.models.case import LesionKind, Nerve
 
 Severity = Literal["minimal", "mild", "moderate", "severe"]
 SEVERITY_ORDER: tuple[Severity, ...] = ("minimal", "mild", "moderate", "severe")
