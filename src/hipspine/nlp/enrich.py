@@ -52,6 +52,8 @@ def enrich_case(case: Case, kb: NlpKnowledge | None = None) -> EnrichedCase:
             if given is None or given == []:
                 imaging_update[name] = found
                 from_text.append(f"imaging.{name}")
+                if name == "lesions":  # the view the knowledge conditions read
+                    from_text.append("imaging.lesion_kinds")
             elif isinstance(given, BaseModel):  # structured but partial: fill its gaps
                 gaps = {k: v for k, v in found.model_dump().items()
                         if v is not None and getattr(given, k, None) is None}
