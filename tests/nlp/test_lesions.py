@@ -35,7 +35,8 @@ def test_lesions_stated_or_suspected_are_read_and_negated_ones_are_not(
 
 
 def test_a_lesion_on_a_named_nerve_keeps_the_nerve() -> None:
-    lesions = read_report("MRI: schwannoma of the sciatic nerve at the sciatic notch.").imaging.lesions
+    text = "MRI: schwannoma of the sciatic nerve at the sciatic notch."
+    lesions = read_report(text).imaging.lesions
     assert [(lesion.kind, lesion.nerve) for lesion in lesions] == [
         ("peripheral_nerve_lesion", "sciatic")]
 
