@@ -156,8 +156,10 @@ class AlarmExample:
     expected: frozenset[str]
 
 
-def load_alarm_examples(eval_dir: Path = DEFAULT_EVAL_DIR) -> list[AlarmExample]:
-    """The labelled red-flag texts under `eval_dir/alarms/` (none: an empty list)."""
+def load_alarm_examples(eval_dir: Path = DEFAULT_EVAL_DIR, folder: str = "alarms"
+                        ) -> list[AlarmExample]:
+    """The labelled red-flag texts under `eval_dir/alarms/` (none: an empty list); with
+    `folder="lesions"`, report texts whose `expected` lists lesion kinds."""
     allowed = ("a JSON object with id, texts (reports or notes), text, expected (a list of "
                "field paths)")
 
@@ -166,8 +168,8 @@ def load_alarm_examples(eval_dir: Path = DEFAULT_EVAL_DIR) -> list[AlarmExample]
             raise KeyError("texts")
         return AlarmExample(row["id"], row["texts"], row["text"], frozenset(row["expected"]))
 
-    return [ex for path in sorted((eval_dir / "alarms").glob("*.jsonl"))
-            for ex in _parse(path, f"alarms/{path.name}", allowed, example)]
+    return [ex for path in sorted((eval_dir / folder).glob("*.jsonl"))
+            for ex in _parse(path, f"{folder}/{path.name}", allowed, example)]
 
 
 def evaluate_alarms(examples: Iterable[AlarmExample], kb: NlpKnowledge | None = None
@@ -191,6 +193,30 @@ def evaluate_alarms(examples: Iterable[AlarmExample], kb: NlpKnowledge | None = 
             "errors": errors}
 
 
+def evaluate_lesions(examples: Iterable[AlarmExample], kb: NlpKnowledge | None = None
+                     ) -> dict[str, Any]:
+    """Precision, recall and F1 per lesion kind read into `imaging.lesions`, and the texts
+    read wrong."""
+    from hipspine.nlp.reader import read_report
+
+    kb = kb or load_nlp_knowledge()
+    table: dict[str, Score] = {}
+    total = Score()
+    errors: list[dict[str, Any]] = []
+    n = 0
+    for ex in examples:
+        n += 1
+        got = {lesion.kind for lesion in read_report(ex.text, kb).imaging.lesions}
+        _add(total, ex.expected, got)
+        for kind in ex.expected | got:
+            _add(table.setdefault(kind, Score()), ex.expected & {kind}, got & {kind})
+        if got != ex.expected:
+            errors.append({"id": ex.id, "text": ex.text, "expected": sorted(ex.expected),
+                           "got": sorted(got)})
+    return {"texts": n, "all": total.as_row(),
+            "scores": {k: table[k].as_row() for k in sorted(table)}, "errors": errors}
+
+
 def render_text(result: dict[str, Any]) -> str:
     lines = [f"sentences: {result['sentences']}"]
     for split, table in result["scores"].items():
@@ -207,6 +233,12 @@ def render_text(result: dict[str, Any]) -> str:
             lines.append(f"  {key:44} {row['precision']:6.3f} {row['recall']:6.3f} "
                          f"{row['f1']:6.3f}  {row['tp']}/{row['fp']}/{row['fn']}")
         lines.append(f"\nalarm texts with any error: {len(alarms['errors'])}")
+    lesions = result.get("lesions")
+    if lesions:
+        row = lesions["all"]
+        lines.append(f"\n[lesions, {lesions['texts']} texts]  all kinds: P "
+                     f"{row['precision']:.3f} R {row['recall']:.3f} F1 {row['f1']:.3f}; "
+                     f"texts with any error: {len(lesions['errors'])}")
     return "\n".join(lines)
 
 
@@ -216,6 +248,9 @@ def evaluate_all(eval_dir: Path = DEFAULT_EVAL_DIR) -> dict[str, Any]:
     alarm_examples = load_alarm_examples(eval_dir)
     if alarm_examples:
         result["alarms"] = evaluate_alarms(alarm_examples)
+    lesion_examples = load_alarm_examples(eval_dir, "lesions")
+    if lesion_examples:
+        result["lesions"] = evaluate_lesions(lesion_examples)
     return result
 
 
