@@ -192,10 +192,10 @@ def design_choices(kb: AssessmentKnowledge) -> list[str]:
             if any(lk.verified == "design_choice" for lk in f.likelihoods)]
 
 
-def ablate(cases: list[EvalCase], kb: AssessmentKnowledge,
+def ablate(cases: list[EvalCase], kb: AssessmentKnowledge, base: Summary,
            evidence: str | None = None) -> list[dict[str, Any]]:
-    """Per design choice: agreement and wrong calls with it and without it."""
-    base = summarise(score_cases(cases, kb, evidence))
+    """Per design choice: agreement and wrong calls with it (`base`, the summary of the same
+    cases scored with `kb`) and without it."""
     out = []
     for finding_id in design_choices(kb):
         varied = summarise(score_cases(cases, without_design_choice(kb, finding_id),

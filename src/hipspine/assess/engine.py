@@ -79,8 +79,7 @@ def assessment_payload(case: Case, kb: AssessmentKnowledge, *, from_text: Iterab
     prob = {s: w.probability for s, w in work.items()}
     evidence_lr = {s: w.evidence_lr for s, w in work.items()}
     acting = acting_sources(ck, prob, evidence_lr)
-    verdict, settled = decide(ck, work, acting)
-    basis = settled or acting
+    verdict, basis, settled = decide(ck, work, acting)
     diagnoses = named_diagnoses(ck, work, verdict, basis, settled)
     om, om_reason = offierski_macnab(ck, case, verdict, basis)
     tests = red_flag_work_up(flags) + rank_next_tests(ck, case, work, verdict, basis, states)

@@ -36,13 +36,14 @@ def settled_sources(ck: CompiledKnowledge, work: Mapping[str, Any],
 
 
 def decide(ck: CompiledKnowledge, work: Mapping[str, Any],
-           acting: set[str]) -> tuple[Verdict, set[str]]:
-    """(verdict, the sources it rests on). When any source is settled, only settled sources
-    decide: a mimic established by a reference test or a lesion is the source beside merely
-    degenerative hip or spine change, and "both" needs settling evidence for each."""
+           acting: set[str]) -> tuple[Verdict, set[str], set[str]]:
+    """(verdict, the sources it rests on, the settled sources). When any source is settled,
+    only settled sources decide: a mimic established by a reference test or a lesion is the
+    source beside merely degenerative hip or spine change, and "both" needs settling evidence
+    for each."""
     settled = settled_sources(ck, work, acting)
     basis = settled or acting
-    return verdict_of(ck, basis), settled
+    return verdict_of(ck, basis), basis, settled
 
 
 def verdict_of(ck: CompiledKnowledge, acting: set[str]) -> Verdict:

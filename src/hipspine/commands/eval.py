@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
             before = {}
         data = benchmark.report(rows, before if isinstance(before, dict) else {})
         if ablate:
-            data["ablation"] = benchmark.ablate(cases, kb, level)
+            data["ablation"] = benchmark.ablate(cases, kb, benchmark.summarise(rows), level)
         try:
             state.parent.mkdir(parents=True, exist_ok=True)
             state.write_text(json.dumps({r.name: r.verdict for r in rows}, indent=1),

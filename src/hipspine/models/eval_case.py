@@ -9,7 +9,6 @@ labelled before the engine is run on the case; `hipspine eval cases` scores agai
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hipspine.errors import InputError, Problem
 from hipspine.models.case import Case
-from hipspine.models.validation import parse_model
+from hipspine.models.validation import json_object, parse_model
 
 EVAL_CASE_FORMAT = "hipspine.eval-case/1"
 
@@ -57,15 +56,7 @@ class EvalCase:
 
 def parse_eval_case(data: Any, path: Path) -> EvalCase:
     """Validate one evaluation document (either form); `InputError` names each bad field."""
-    if isinstance(data, str):
-        try:
-            data = json.loads(data)
-        except ValueError as exc:
-            raise InputError.single("(document)", data[:40], "a JSON object",
-                                    str(exc), what=f"evaluation case {path.name}") from exc
-    if not isinstance(data, dict):
-        raise InputError.single("(document)", data, "a JSON object",
-                                what=f"evaluation case {path.name}")
+    data = json_object(data, f"evaluation case {path.name}")
     if data.get("format") == EVAL_CASE_FORMAT:
         unknown = sorted(set(data) - {"format", "case", "truth"})
         if unknown:
@@ -105,7 +96,7 @@ def load_eval_cases(folder: Path) -> list[EvalCase]:
     cases, problems = [], []
     for path in paths:
         try:
-            cases.append(parse_eval_case(path.read_text(encoding="utf-8"), path))
+            cases.append(parse_eval_case(path.read_bytes(), path))
         except InputError as exc:
             problems += [Problem(f"{path.relative_to(folder)}: {p.field}", p.value, p.allowed,
                                  p.message) for p in exc.problems]
@@ -119,7 +110,7 @@ def _main(argv: list[str]) -> int:
     for name in argv:
         path = Path(name)
         try:
-            parse_eval_case(path.read_text(encoding="utf-8"), path)
+            parse_eval_case(path.read_bytes(), path)
             sys.stdout.write(f"ok: {name}\n")
         except InputError as exc:
             sys.stdout.write(f"{name}: {exc}\n")

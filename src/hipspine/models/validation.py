@@ -21,8 +21,9 @@ from hipspine.errors import InputError, Problem
 M = TypeVar("M", bound=BaseModel)
 
 
-def parse_model(model: type[M], data: Any, what: str) -> M:
-    """Validate `data` (a dict, or a JSON string/bytes) as `model`, raising `InputError`."""
+def json_object(data: Any, what: str) -> dict[str, Any]:
+    """`data` as a JSON object: a dict as it is, JSON text or bytes decoded; `InputError`
+    otherwise (not JSON, not UTF-8, or not an object)."""
     if isinstance(data, (str, bytes, bytearray)):
         try:
             data = json.loads(data)
@@ -30,9 +31,18 @@ def parse_model(model: type[M], data: Any, what: str) -> M:
             raise InputError.single("(document)", _excerpt(data), "a JSON document",
                                     f"not valid JSON: {exc.msg} at line {exc.lineno} "
                                     f"column {exc.colno}", what=what) from None
+        except UnicodeDecodeError as exc:
+            raise InputError.single("(document)", f"byte {exc.start}", "UTF-8 text",
+                                    what=what) from None
     if not isinstance(data, dict):
         raise InputError.single("(document)", type(data).__name__, "a JSON object",
                                 what=what)
+    return data
+
+
+def parse_model(model: type[M], data: Any, what: str) -> M:
+    """Validate `data` (a dict, or a JSON string/bytes) as `model`, raising `InputError`."""
+    data = json_object(data, what)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

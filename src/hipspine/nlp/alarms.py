@@ -20,7 +20,7 @@ from typing import Literal
 from hipspine.models.case import Lesion
 from hipspine.nlp.context import SentenceContext
 from hipspine.nlp.evidence import EvidenceItem
-from hipspine.nlp.knowledge import NlpKnowledge
+from hipspine.nlp.knowledge import AlarmFinding, NlpKnowledge
 from hipspine.nlp.text import Sentence, split_sentences
 
 
@@ -48,12 +48,11 @@ def sentence_alarms(sentence: Sentence, ctx: SentenceContext, kb: NlpKnowledge,
     return out
 
 
-def _raised_value(finding: object) -> dict[str, object]:
-    lesion = getattr(finding, "lesion", None)
-    if lesion is None:
+def _raised_value(finding: AlarmFinding) -> dict[str, object]:
+    """What a raising mention records: True, or for `imaging.lesions` its kind (and nerve)."""
+    if finding.lesion is None:
         return {"value": True}
-    nerve = getattr(finding, "nerve", None)
-    return {"value": lesion, **({"nerve": nerve} if nerve else {})}
+    return {"value": finding.lesion, **({"nerve": finding.nerve} if finding.nerve else {})}
 
 
 def raised_lesions(evidence: Iterable[EvidenceItem]) -> list[Lesion]:

@@ -172,25 +172,34 @@ def load_alarm_examples(eval_dir: Path = DEFAULT_EVAL_DIR, folder: str = "alarms
             for ex in _parse(path, f"{folder}/{path.name}", allowed, example)]
 
 
+def _score_sets(examples: Iterable[AlarmExample],
+                read: Callable[[AlarmExample], set[str]]) -> dict[str, Any]:
+    """Precision, recall and F1 per label and over all labels, for readers that give each
+    text a set of labels; and the texts read wrong."""
+    table: dict[str, Score] = {}
+    total = Score()
+    errors: list[dict[str, Any]] = []
+    n = 0
+    for ex in examples:
+        n += 1
+        got = read(ex)
+        _add(total, ex.expected, got)
+        for label in ex.expected | got:
+            _add(table.setdefault(label, Score()), ex.expected & {label}, got & {label})
+        if got != ex.expected:
+            errors.append({"id": ex.id, "texts": ex.texts, "text": ex.text,
+                           "expected": sorted(ex.expected), "got": sorted(got)})
+    return {"texts": n, "all": total.as_row(),
+            "scores": {k: table[k].as_row() for k in sorted(table)}, "errors": errors}
+
+
 def evaluate_alarms(examples: Iterable[AlarmExample], kb: NlpKnowledge | None = None
                     ) -> dict[str, Any]:
     """Precision, recall and F1 per alarm field, and the texts read wrong."""
     from hipspine.nlp.alarms import read_alarms
 
-    kb = kb or load_nlp_knowledge()
-    table: dict[str, Score] = {}
-    errors: list[dict[str, Any]] = []
-    n = 0
-    for ex in examples:
-        n += 1
-        got, _ = read_alarms([ex.text], kb, ex.texts)
-        for field in ex.expected | got:
-            _add(table.setdefault(field, Score()), ex.expected & {field}, got & {field})
-        if got != ex.expected:
-            errors.append({"id": ex.id, "texts": ex.texts, "text": ex.text,
-                           "expected": sorted(ex.expected), "got": sorted(got)})
-    return {"texts": n, "scores": {k: table[k].as_row() for k in sorted(table)},
-            "errors": errors}
+    knowledge = kb or load_nlp_knowledge()
+    return _score_sets(examples, lambda ex: read_alarms([ex.text], knowledge, ex.texts)[0])
 
 
 def evaluate_lesions(examples: Iterable[AlarmExample], kb: NlpKnowledge | None = None
@@ -199,22 +208,9 @@ def evaluate_lesions(examples: Iterable[AlarmExample], kb: NlpKnowledge | None =
     read wrong."""
     from hipspine.nlp.reader import read_report
 
-    kb = kb or load_nlp_knowledge()
-    table: dict[str, Score] = {}
-    total = Score()
-    errors: list[dict[str, Any]] = []
-    n = 0
-    for ex in examples:
-        n += 1
-        got = {lesion.kind for lesion in read_report(ex.text, kb).imaging.lesions}
-        _add(total, ex.expected, got)
-        for kind in ex.expected | got:
-            _add(table.setdefault(kind, Score()), ex.expected & {kind}, got & {kind})
-        if got != ex.expected:
-            errors.append({"id": ex.id, "text": ex.text, "expected": sorted(ex.expected),
-                           "got": sorted(got)})
-    return {"texts": n, "all": total.as_row(),
-            "scores": {k: table[k].as_row() for k in sorted(table)}, "errors": errors}
+    knowledge = kb or load_nlp_knowledge()
+    return _score_sets(examples, lambda ex: {
+        lesion.kind for lesion in read_report(ex.text, knowledge).imaging.lesions})
 
 
 def render_text(result: dict[str, Any]) -> str:
