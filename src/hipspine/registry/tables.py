@@ -219,7 +219,56 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)
     label: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class WebSession(Base):
+    """A signed-in browser session, held server-side so that logging out ends it: the
+    cookie carries only a random id, stored here as its SHA-256 digest."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class PatientLink(Base):
+    """A PROM link for a patient's phone: opaque (the URL holds a random id, stored here only
+    as its SHA-256 digest), for one patient, instrument and timepoint, until it expires, is
+    used once or is revoked."""
+
+    __tablename__ = "patient_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    instrument: Mapped[str] = mapped_column(String(32))
+    timepoint: Mapped[str | None] = mapped_column(String(16))
+    issued_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    prom_id: Mapped[int | None] = mapped_column(
+        ForeignKey("prom_administrations.id", ondelete="SET NULL"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class CdsTokenUse(Base):
+    """The `jti` of every CDS Hooks token accepted, until its time is up: the replay store
+    that servers on several machines share through the registry."""
+
+    __tablename__ = "cds_jti"
+
+    jti: Mapped[str] = mapped_column(String(255), primary_key=True)
+    until: Mapped[float] = mapped_column(Float)
 
 
 class PatientAssignment(Base):
@@ -252,6 +301,7 @@ class AuditEvent(Base):
 __all__ = [
     "ROLES", "SETTINGS", "SEXES", "SIDES", "SURGICAL_TREATMENT_TYPES", "TIMEPOINTS",
     "TREATMENT_TARGETS", "TREATMENT_TYPES", "VERDICTS",
-    "ApiToken", "AuditEvent", "Base", "Episode", "Patient", "PatientAssignment",
-    "PromAdministration", "StoredAssessment", "StoredPlan", "Treatment", "User",
+    "ApiToken", "AuditEvent", "Base", "CdsTokenUse", "Episode", "Patient", "PatientAssignment",
+    "PatientLink", "PromAdministration", "StoredAssessment", "StoredPlan", "Treatment", "User",
+    "WebSession",
 ]
