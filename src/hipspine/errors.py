@@ -6,6 +6,7 @@ Adapters map these to their own world in one place each: the CLI to exit codes
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,15 +75,26 @@ class PermissionDeniedError(HipspineError):
 
 
 def _short_repr(value: Any, limit: int = 80) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to write out
+        text = f"({type(value).__name__} too large to show)"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    """`value` as it can be echoed in a JSON error body: finite numbers, short text without
+    lone surrogates, and shallow containers; anything else as a short repr."""
+    if value is None or isinstance(value, (bool, int)):
+        return value if not isinstance(value, int) or abs(value) < 2**63 else _short_repr(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, str):
+        text = value if len(value) <= 200 else value[:197] + "..."
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if depth < 3 and isinstance(value, (list, tuple)):
+        return [_jsonable(v, depth + 1) for v in value[:20]]
+    if depth < 3 and isinstance(value, dict):
+        return {str(_jsonable(str(k))): _jsonable(v, depth + 1)
+                for k, v in list(value.items())[:20]}
     return _short_repr(value)

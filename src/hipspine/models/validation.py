@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
+import re
 import types
 import typing
 from typing import Any, TypeVar
@@ -21,19 +23,145 @@ from hipspine.errors import InputError, Problem
 M = TypeVar("M", bound=BaseModel)
 
 
-def json_object(data: Any, what: str) -> dict[str, Any]:
-    """`data` as a JSON object: a dict as it is, JSON text or bytes decoded; `InputError`
-    otherwise (not JSON, not UTF-8, or not an object)."""
-    if isinstance(data, (str, bytes, bytearray)):
+# The one JSON policy (API bodies, CDS Hooks calls, web form payloads, CLI files): JSON as
+# RFC 8259 defines it and nothing a later step cannot store or echo back. Python's decoder
+# alone accepts NaN and Infinity, turns 1e999 into inf, keeps the last of duplicate keys
+# and lone surrogates, and recurses into nesting until RecursionError.
+MAX_JSON_DEPTH = 64  # design choice: a FHIR Bundle, the deepest document read, nests ~12 deep
+MAX_JSON_INT = 2**63 - 1  # what SQLite and PostgreSQL BIGINT can store
+MAX_REPORTED_PROBLEMS = 20
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _Refused:
+    """A number token the policy refuses, kept where it stood so its path can be named."""
+
+    __slots__ = ("allowed", "text")
+
+    def __init__(self, text: str, allowed: str) -> None:
+        self.text, self.allowed = text, allowed
+
+
+class _DuplicateKeys(dict[str, Any]):
+    """An object that named some key twice (`duplicates`); the decoder keeps going so that
+    every problem is reported at once."""
+
+    duplicates: list[str]
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    repeated = [k for k, _ in pairs if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
+    flagged = _DuplicateKeys(obj)
+    flagged.duplicates = list(dict.fromkeys(repeated))
+    return flagged
+
+
+def _constant(name: str) -> _Refused:
+    return _Refused(name, "a finite number (NaN and Infinity are not JSON numbers)")
+
+
+def _float(text: str) -> float | _Refused:
+    value = float(text)
+    return value if math.isfinite(value) else _Refused(
+        text, "a finite number (at most about 1.8e308)")
+
+
+def _int(text: str) -> int | _Refused:
+    if len(text.lstrip("-")) > 19 or abs(int(text)) > MAX_JSON_INT:
+        return _Refused(text if len(text) <= 40 else text[:37] + "...",
+                        f"a whole number from -{MAX_JSON_INT} to {MAX_JSON_INT}")
+    return int(text)
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_float=_float, parse_int=_int,
+                            parse_constant=_constant)
+
+
+def loads_strict(data: str | bytes | bytearray, what: str) -> Any:
+    """Decode JSON text under the one policy, or raise `InputError` naming every problem:
+    not UTF-8, not JSON, NaN/Infinity, a number too large to store, a duplicate key, a lone
+    surrogate (text no database or JSON encoder can write), nesting deeper than
+    `MAX_JSON_DEPTH`. A leading byte-order mark is ignored."""
+    if isinstance(data, (bytes, bytearray)):
         try:
-            data = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise InputError.single("(document)", _excerpt(data), "a JSON document",
-                                    f"not valid JSON: {exc.msg} at line {exc.lineno} "
-                                    f"column {exc.colno}", what=what) from None
+            text = bytes(data).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InputError.single("(document)", f"byte {exc.start}", "UTF-8 text",
                                     what=what) from None
+    else:
+        text = data
+    text = text.removeprefix("\ufeff")
+    try:
+        value = _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise InputError.single("(document)", _excerpt(text), "a JSON document",
+                                f"not valid JSON: {exc.msg} at line {exc.lineno} "
+                                f"column {exc.colno}", what=what) from None
+    except RecursionError:
+        raise InputError.single("(document)", "(nested too deeply to read)",
+                                f"at most {MAX_JSON_DEPTH} levels of nesting",
+                                what=what) from None
+    check_json_value(value, what)
+    return value
+
+
+def check_json_value(value: Any, what: str) -> None:
+    """Raise `InputError` for anything in a decoded (or built) value that the JSON policy
+    refuses. Iterative, so hostile nesting cannot exhaust the stack."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack and len(problems) < MAX_REPORTED_PROBLEMS:
+        item, path, depth = stack.pop()
+        where = path or "(document)"
+        if isinstance(item, _Refused):
+            problems.append(Problem(where, item.text, item.allowed))
+        elif isinstance(item, float) and not math.isfinite(item):
+            problems.append(Problem(where, repr(item), "a finite number"))
+        elif isinstance(item, str):
+            if _SURROGATE.search(item):
+                problems.append(_surrogate_problem(where, item))
+        elif isinstance(item, (dict, list)):
+            if depth >= MAX_JSON_DEPTH:
+                problems.append(Problem(where, f"(nested more than {MAX_JSON_DEPTH} deep)",
+                                        f"at most {MAX_JSON_DEPTH} levels of nesting"))
+                continue
+            if isinstance(item, _DuplicateKeys):
+                problems += [Problem(f"{path}.{k}" if path else k, "(given more than once)",
+                                     "each key once in an object") for k in item.duplicates]
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    key_text = str(key)
+                    child_path = f"{path}.{key_text}" if path else key_text
+                    if _SURROGATE.search(key_text):
+                        problems.append(_surrogate_problem(f"{where} (a key)", key_text))
+                        continue
+                    stack.append((child, child_path, depth + 1))
+            else:
+                stack += [(child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item)]
+    if problems:
+        problems.sort(key=lambda p: p.field)
+        raise InputError(problems[:MAX_REPORTED_PROBLEMS], what=what)
+
+
+def _surrogate_problem(field: str, text: str) -> Problem:
+    at = _SURROGATE.search(text)
+    start = at.start() if at else 0
+    shown = text[max(0, start - 10):start + 10].encode("utf-8", "backslashreplace").decode()
+    return Problem(field, shown, "text of whole Unicode characters (a lone surrogate "
+                                 "code point U+D800 to U+DFFF cannot be stored)")
+
+
+def json_object(data: Any, what: str) -> dict[str, Any]:
+    """`data` as a JSON object: JSON text or bytes decoded under `loads_strict`, a dict
+    checked by the same policy; `InputError` otherwise."""
+    if isinstance(data, (str, bytes, bytearray)):
+        data = loads_strict(data, what)
+    else:
+        check_json_value(data, what)
     if not isinstance(data, dict):
         raise InputError.single("(document)", type(data).__name__, "a JSON object",
                                 what=what)
@@ -177,4 +305,4 @@ def _all_metadata(annotation: Any, found: list[Any]) -> list[Any]:
 
 def _excerpt(data: str | bytes | bytearray) -> str:
     text = data if isinstance(data, str) else bytes(data).decode("utf-8", "replace")
-    return text[:40]
+    return text[:40].encode("utf-8", "backslashreplace").decode()

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hipspine.version import ENGINE_VERSION
 from hipspine.web import logfilter
 from hipspine.web.errors import install_error_handlers
+from hipspine.web.request_policy import RequestPolicy
 from hipspine.web.security import LoginRateLimiter
 from hipspine.web.services import ServiceUnavailableError
 from hipspine.web.settings import WebSettings
@@ -63,6 +64,7 @@ def create_app(settings: WebSettings | None = None, engine: Any | None = None) -
                        same_site="lax", https_only=settings.cookie_secure)
     install_error_handlers(app)
 
+    app.add_middleware(RequestPolicy, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SafetyHeaders)
 
     async def on_unavailable(_request: Request, exc: Exception) -> JSONResponse:

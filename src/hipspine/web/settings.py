@@ -32,5 +32,9 @@ class WebSettings(BaseSettings):
     login_max_attempts: int = Field(default=5, ge=1, description="Failed log-ins allowed ...")
     login_window_s: int = Field(default=300, ge=1, description="... per this many seconds.")
     page_size_max: int = Field(default=200, ge=1)
+    max_body_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=64 * 1024,
+        description="Largest request body accepted; a larger one is answered 413. The "
+        "default holds a case with more than 1 MB of notes and reports.")
     patient_link_days: int = Field(default=14, ge=1, le=365,
                                    description="How long a PROM link for a patient's phone works.")

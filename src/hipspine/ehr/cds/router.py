@@ -4,7 +4,6 @@ patient-view, and its feedback endpoint. Mount with `app.include_router(create_c
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import datetime as dt
 import logging
@@ -20,6 +19,7 @@ from hipspine.ehr.cds.cards import CdsKnowledge, load_card_rules, make_cards
 from hipspine.ehr.cds.config import CdsConfig
 from hipspine.ehr.fhir_in import load_import_knowledge, resources_of
 from hipspine.errors import InputError
+from hipspine.web.request_policy import request_json
 
 log = logging.getLogger("hipspine.ehr.cds")
 
@@ -92,27 +92,21 @@ def create_cds_router(settings_or_config: Any = None, *,
     @router.post(f"/cds-services/{SERVICE_ID}", response_model=None)
     async def consider(request: Request) -> JSONResponse:
         """patient-view: cards suggesting hip-spine syndrome, or no cards."""
-        refused = check(request, f"/cds-services/{SERVICE_ID}")
+        # off the event loop: a key set may have to be fetched from the EHR
+        refused = await run_in_threadpool(check, request, f"/cds-services/{SERVICE_ID}")
         if refused is not None:
             return refused
         try:
-            body = _request_body(await request.json())
-        except ValueError:
-            return _invalid(InputError.single("body", "(not JSON)", "a CDS Hooks request",
-                                              what="CDS Hooks request"))
+            body = _request_body(await request_json(request))
         except InputError as exc:
             return _invalid(exc)
         prefetch = body.get("prefetch") or {}
         missing = [k for k in REQUIRED_PREFETCH if k not in prefetch
                    or _is_outcome(prefetch.get(k))]
-        if missing:  # the FHIR-server fallback blocks on the network: off the event loop
-            return await run_in_threadpool(answer, body, missing)
-        # Complete prefetch: import, assess and card rules are a few milliseconds of pure
-        # CPU with no I/O. A thread hop would add its own cost and, under the GIL, no
-        # parallelism, so they run here, after one pass of the event loop: requests that
-        # arrived meanwhile are read and queued first, so each waits its turn in order.
-        await asyncio.sleep(0)
-        return answer(body, [])
+        # Off the event loop: the FHIR-server fallback blocks on the network, and reading
+        # a long record's notes is CPU-bound (seconds for a megabyte), so one large call
+        # must not hold up every other request.
+        return await run_in_threadpool(answer, body, missing)
 
     def answer(body: dict[str, Any], missing: list[str]) -> JSONResponse:
         resources = _prefetched(body.get("prefetch") or {})
@@ -141,14 +135,12 @@ def create_cds_router(settings_or_config: Any = None, *,
     @router.post(f"/cds-services/{SERVICE_ID}/feedback", response_model=None)
     async def feedback(request: Request) -> JSONResponse | dict[str, Any]:
         """Record what the clinician did with our cards (accepted / overridden)."""
-        refused = check(request, f"/cds-services/{SERVICE_ID}/feedback")
+        refused = await run_in_threadpool(check, request,
+                                          f"/cds-services/{SERVICE_ID}/feedback")
         if refused is not None:
             return refused
         try:
-            items = _feedback_items(await request.json())
-        except ValueError:
-            return _invalid(InputError.single("body", "(not JSON)", "a feedback document",
-                                              what="CDS Hooks feedback"))
+            items = _feedback_items(await request_json(request))
         except InputError as exc:
             return _invalid(exc)
         if feedback_sink is not None:
