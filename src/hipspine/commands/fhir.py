@@ -12,6 +12,7 @@ import typer
 
 from hipspine.commands._io import OutputFormat, print_json, read_text
 from hipspine.errors import InputError
+from hipspine.models.validation import loads_strict
 
 SETTINGS = ("primary_care", "spine_clinic", "arthroplasty_clinic", "physiotherapy")
 
@@ -127,8 +128,4 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def _json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError.single("document", text[:40], "a JSON document", str(exc),
-                                what="input") from None
+    return loads_strict(text, "input")

@@ -15,7 +15,6 @@ import base64
 import binascii
 import collections
 import datetime as dt
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -24,6 +23,7 @@ from hipspine.ehr.valuesets import Code, CodeIndex, ValueSet, load_code_index
 from hipspine.errors import InputError
 from hipspine.kb import KBModel, Verification, load_section
 from hipspine.models import Case, parse_case
+from hipspine.models.validation import JsonSyntaxError, loads_strict
 
 USED_TYPES = ("Patient", "Condition", "Observation", "Procedure", "QuestionnaireResponse",
               "DiagnosticReport", "DocumentReference")
@@ -162,17 +162,14 @@ def parse_fhir_text(text: str) -> list[dict[str, Any]]:
         raise InputError.single("document", "", "a FHIR Bundle, resource, or NDJSON lines",
                                 what="FHIR input")
     try:
-        data: Any = json.loads(stripped)
-    except json.JSONDecodeError:
+        data: Any = loads_strict(stripped, "FHIR input")
+    except JsonSyntaxError:
+        if "\n" not in stripped:
+            raise
         data = []
         for n, line in enumerate(stripped.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                data.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise InputError.single(f"line {n}", line[:60], "one JSON resource per line",
-                                        str(exc), what="FHIR input") from None
+            if line.strip():
+                data.append(loads_strict(line, f"FHIR input line {n}"))
     return resources_of(data)
 
 
@@ -740,12 +737,7 @@ def read_bulk_patient(folder: str, patient_id: str) -> list[dict[str, Any]]:
             for n, line in enumerate(handle, start=1):
                 if patient_id not in line:
                     continue  # cheap pre-filter; the JSON check below decides
-                try:
-                    res = json.loads(line)
-                except json.JSONDecodeError:
-                    raise InputError.single(f"{path.name} line {n}", line[:60],
-                                            "one JSON resource per line",
-                                            what="Bulk FHIR export") from None
+                res = loads_strict(line, f"Bulk FHIR export {path.name} line {n}")
                 if not isinstance(res, dict):
                     continue
                 if res.get("resourceType") == "Patient":

@@ -33,6 +33,11 @@ MAX_REPORTED_PROBLEMS = 20
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+class JsonSyntaxError(InputError):
+    """The text is not JSON at all (as opposed to JSON the policy refuses): a reader of
+    NDJSON tries it line by line instead."""
+
+
 class _Refused:
     """A number token the policy refuses, kept where it stood so its path can be named."""
 
@@ -98,9 +103,9 @@ def loads_strict(data: str | bytes | bytearray, what: str) -> Any:
     try:
         value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
-        raise InputError.single("(document)", _excerpt(text), "a JSON document",
-                                f"not valid JSON: {exc.msg} at line {exc.lineno} "
-                                f"column {exc.colno}", what=what) from None
+        raise JsonSyntaxError([Problem("(document)", _excerpt(text), "a JSON document",
+                                       f"not valid JSON: {exc.msg} at line {exc.lineno} "
+                                       f"column {exc.colno}")], what=what) from None
     except RecursionError:
         raise InputError.single("(document)", "(nested too deeply to read)",
                                 f"at most {MAX_JSON_DEPTH} levels of nesting",

@@ -25,6 +25,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 
 from hipspine.errors import InputError
+from hipspine.models.validation import loads_strict
 from hipspine.nlp.knowledge import NlpKnowledge, load_nlp_knowledge
 from hipspine.nlp.reader import read_report
 
@@ -91,8 +92,8 @@ def _parse(path: Path, label: str, allowed: str, build: Callable[[dict[str, Any]
         if not line.strip():
             continue
         try:
-            out.append(build(json.loads(line)))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            out.append(build(loads_strict(line, f"{label}:{n}")))
+        except (KeyError, TypeError) as exc:
             raise InputError.single(f"{label}:{n}", line[:60], allowed,
                                     what="evaluation set") from exc
     return out

@@ -71,11 +71,11 @@ def parse_items_any(value: object) -> list[int | None]:
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("["):
-            import json
+            from hipspine.models.validation import JsonSyntaxError, loads_strict
 
             try:
-                loaded = json.loads(text)
-            except json.JSONDecodeError:
+                loaded = loads_strict(text, "item responses")
+            except JsonSyntaxError:
                 raise InputError.single("items", value, "a JSON array such as [2,3,null] or "
                                         "comma-separated responses") from None
             return parse_items_any(loaded)

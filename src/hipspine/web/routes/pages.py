@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from hipspine.errors import InputError
 from hipspine.models import parse_case
+from hipspine.models.validation import loads_strict
 from hipspine.web import intake, services, store
 from hipspine.web.deps import check_form_csrf, page_actor, transaction
 from hipspine.web.plots import Point, prom_trajectory
@@ -113,10 +114,11 @@ def decode_prefill(token: str) -> dict[str, Any]:
     """A case pre-fill carried in a URL (base64url JSON), e.g. from the self-report."""
     try:
         padded = token + "=" * (-len(token) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        raw = base64.urlsafe_b64decode(padded.encode("ascii"))
     except (ValueError, UnicodeError):
         raise InputError.single("prefill", token[:20], "a pre-fill link made by hipspine",
                                 what="link") from None
+    data = loads_strict(raw, "pre-fill link")
     if not isinstance(data, dict):
         raise InputError.single("prefill", token[:20], "a pre-fill link made by hipspine",
                                 what="link")
