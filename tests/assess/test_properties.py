@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.hostile_json import Hostile, hostile_documents
 
 from hipspine.assess import assess_case, load_assessment_knowledge
 from hipspine.models import parse_case
@@ -177,3 +178,18 @@ def test_explicit_nulls_change_nothing(data: dict[str, Any]) -> None:
             part.setdefault(flag, None)
     assert (assess_case(parse_case(data), KB).model_dump()
             == assess_case(parse_case(nulls), KB).model_dump())
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(doc=hostile_documents(cases))
+def test_hostile_json_exits_2_naming_the_field(
+        doc: Hostile, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """NaN, Infinity, unstorable numbers, lone surrogates, duplicate keys, deep nesting: a
+    clear refusal (exit 2) naming the field, never a traceback (exit 1)."""
+    code, output = _run_cli(["assess", "-", "--format", "json"], doc.text, monkeypatch,
+                            capsys)
+    assert code == 2, output
+    assert "Traceback" not in output
+    assert (doc.field if doc.kind != "very_deep" else "nesting") in output
