@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -59,3 +60,134 @@ def test_uvicorn_access_format_survives_the_filter() -> None:
 def test_filter_is_installed_on_server_loggers(app: object) -> None:
     for name in ("uvicorn.access", "uvicorn.error", "hipspine"):
         assert any(isinstance(f, RedactIdentifiers) for f in logging.getLogger(name).filters)
+
+
+# Known identifiers and secrets sent through every route of a real server; none may appear
+# in any log line it writes (access log, errors, tracebacks).
+NAME = "Zebedee Quartermaine"
+BIRTH = "1950-02-03"
+MRN = "88112233"
+PSEUDO = "SECRETPSEUDO-77"
+API_TOKEN = "hst_" + "Q" * 40
+JWT = "eyJhbGciOiJFUzM4NCJ9.eyJzdWIiOiJzZWNyZXQifQ.c2lnbmF0dXJlLXNlY3JldA"
+SECRETS = (NAME, "Zebedee", "Quartermaine", BIRTH, MRN, PSEUDO, API_TOKEN, JWT)
+
+
+def test_a_traceback_keeps_its_frames_but_not_its_message() -> None:
+    try:
+        raise ValueError(f"patient {NAME} born {BIRTH} MRN {MRN} body {{'token': '{API_TOKEN}'}}")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("uvicorn.error", logging.ERROR, __file__, 1,
+                                   "Exception in ASGI application", None, sys.exc_info())
+    RedactIdentifiers().filter(record)
+    text = logging.Formatter("%(message)s").format(record)
+    assert "test_a_traceback_keeps_its_frames_but_not_its_message" in text  # the frame
+    assert "builtins.ValueError: (message withheld" in text
+    for secret in SECRETS[:7]:
+        assert secret not in text
+
+
+@pytest.mark.parametrize("line", [
+    f"Authorization: Bearer {JWT}", f"token={API_TOKEN}", f"cookie: hipspine_session={JWT}",
+    f"got {JWT} from the EHR", f"Authorization: Basic {API_TOKEN[4:]}"])
+def test_credentials_are_masked(line: str) -> None:
+    out = redact(line)
+    assert JWT not in out and API_TOKEN not in out and API_TOKEN[4:] not in out
+
+
+def api_routes(router: Any, prefix: str = "") -> list[tuple[str, set[str]]]:
+    """(path, methods) of every API route, through included routers."""
+    from fastapi.routing import APIRoute
+
+    out: list[tuple[str, set[str]]] = []
+    for route in router.routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            out += api_routes(inner, prefix + route.include_context.prefix)
+        elif isinstance(route, APIRoute):
+            out.append((prefix + route.path, set(route.methods)))
+    return out
+
+
+def _fill(path: str, value: str) -> str:
+    import re
+
+    return re.sub(r"\{[^}]+\}", value, path)
+
+
+def test_no_identifier_or_secret_reaches_any_log_line(app: Any) -> None:
+    """Every route of the app, under a real uvicorn with its own logging configuration, at
+    debug level, with identifiers in paths, queries, bodies, headers and cookies, and one
+    route that fails with them in its exception."""
+    import io
+    import socket
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+    from tests.web.conftest import PASSWORDS, csrf_of
+
+    @app.post("/test-only/boom")
+    def boom() -> None:
+        raise RuntimeError(f"{NAME} {BIRTH} {MRN} {API_TOKEN}")
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="debug", access_log=True))
+    sink = io.StringIO()
+    handler = logging.StreamHandler(sink)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    watched = [logging.getLogger(n) for n in ("", "uvicorn", "uvicorn.access",
+                                                "uvicorn.error", "hipspine")]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        for logger in watched:
+            logger.addHandler(handler)
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=60) as client:
+            page = client.get("/login")
+            client.post("/login", data={"username": "clin", "password": PASSWORDS["clin"],
+                                        "csrf_token": csrf_of(page.text)})
+            csrf = csrf_of(client.get("/login").text)
+            body = {"pseudonym": PSEUDO, "name": NAME, "birthDate": BIRTH, "mrn": MRN,
+                    "token": API_TOKEN, "notes": [f"{NAME} born {BIRTH}, MRN {MRN}"]}
+            sent = 0
+            for route_path, methods in api_routes(app):
+                if route_path.startswith("/test-only"):
+                    continue
+                for method in sorted(methods - {"HEAD"}):
+                    targets = {_fill(route_path, MRN), _fill(route_path, PSEUDO)}
+                    for target in sorted(targets):
+                        headers = {"X-CSRF-Token": csrf, "X-Patient-Name": NAME}
+                        if "cds-services" in target:
+                            headers["Authorization"] = f"Bearer {JWT}"
+                        client.request(method, target,
+                                       params={"mrn": MRN, "name": NAME, "dob": BIRTH},
+                                       json=body if method != "GET" else None,
+                                       headers=headers)
+                        sent += 1
+            with httpx.Client(base_url=base, timeout=60) as machine:
+                machine.get("/api/v1/patients", headers={"Authorization":
+                                                          f"Bearer {API_TOKEN}"})
+                machine.get(f"/q/{API_TOKEN}")
+                assert machine.post("/test-only/boom").status_code == 500
+        assert sent > 40
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        for logger in watched:
+            logger.removeHandler(handler)
+    text = sink.getvalue()
+    assert "uvicorn.access" in text and "Traceback" in text  # the logs were written
+    leaked = [s for s in SECRETS if s in text]
+    assert not leaked, [line for line in text.splitlines() if any(s in line for s in leaked)][:5]
