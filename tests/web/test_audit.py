@@ -46,3 +46,60 @@ def test_admin_page_lists_events(clinician: TestClient, admin: TestClient) -> No
     page = admin.get("/admin")
     assert page.status_code == 200 and "patient.create" in page.text
     assert clinician.get("/admin").status_code == 403
+
+
+def _events(engine: object, action: str) -> list[tuple[str | None, dict]]:
+    from sqlalchemy import select
+
+    from hipspine.registry import session_scope
+    from hipspine.registry.tables import AuditEvent
+
+    with session_scope(engine) as s:  # type: ignore[arg-type]
+        return [(e.actor, e.detail or {}) for e in
+                s.scalars(select(AuditEvent).where(AuditEvent.action == action))]
+
+
+def test_denied_reads_are_audited(app: object, engine: object, clinician: TestClient,
+                                  researcher: TestClient, anon: TestClient) -> None:
+    from tests.web.conftest import login
+
+    pid = clinician.post("/api/v1/patients", json={"pseudonym": "AUD-DENY"}).json()["id"]
+    with TestClient(app) as other:  # type: ignore[arg-type]
+        login(other, "clin2")
+        assert other.get(f"/api/v1/patients/{pid}").status_code == 404
+    assert researcher.get(f"/api/v1/patients/{pid}").status_code == 403
+    assert anon.get(f"/api/v1/patients/{pid}").status_code == 401
+    refused = _events(engine, "access.refused")
+    by_actor = dict(refused)
+    assert by_actor["clin2"] == {"status": 404, "method": "GET",
+                                 "route": "/api/v1/patients/{patient_id}", "patient_id": pid}
+    assert by_actor["res"]["status"] == 403
+    assert by_actor[None]["status"] == 401
+    assert "AUD-DENY" not in repr(refused)
+
+
+def test_an_assessment_for_someone_elses_episode_is_refused_before_any_work(
+        app: object, clinician: TestClient, monkeypatch: object) -> None:
+    from tests.web.conftest import login
+
+    from hipspine.web import services
+
+    pid = clinician.post("/api/v1/patients", json={"pseudonym": "AUD-WORK"}).json()["id"]
+    episode = clinician.post(f"/api/v1/patients/{pid}/episodes",
+                             json={"opened_on": "2025-01-02", "setting": "spine_clinic"})
+    assert episode.status_code == 201, episode.text
+    calls: list[str] = []
+    monkeypatch.setattr(services, "assess",  # type: ignore[attr-defined]
+                        lambda *a, **k: calls.append("assess"))
+    monkeypatch.setattr(services, "score_prom",  # type: ignore[attr-defined]
+                        lambda *a, **k: calls.append("score"))
+    with TestClient(app) as other:  # type: ignore[arg-type]
+        login(other, "clin2")
+        r = other.post(f"/api/v1/episodes/{episode.json()['id']}/assessments",
+                       json={"format": "hipspine.case/1", "age": 60})
+        assert r.status_code == 404
+        r = other.post(f"/api/v1/patients/{pid}/proms",
+                       json={"instrument": "odi", "items": [1] * 10,
+                             "administered_on": "2025-01-03"})
+        assert r.status_code == 404
+    assert calls == []

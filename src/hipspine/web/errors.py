@@ -114,17 +114,21 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=409, content=exc.as_dict())
 
     async def on_not_found(request: Request, exc: Exception) -> Any:
+        await _audit_refusal(request, 404)
         if _wants_html(request):
             return _html_error(request, 404, "Not found", str(exc))
         return JSONResponse(status_code=404, content={"error": "not_found", "detail": str(exc)})
 
     async def on_denied(request: Request, exc: Exception) -> Any:
+        await _audit_refusal(request, 403)
         if _wants_html(request):
             return _html_error(request, 403, "Not allowed", str(exc))
         return JSONResponse(status_code=403,
                             content={"error": "permission_denied", "detail": str(exc)})
 
     async def on_unauthenticated(request: Request, exc: Exception) -> Any:
+        if request.url.path.startswith("/api/"):  # a page visit before signing in is no attempt
+            await _audit_refusal(request, 401)
         if _wants_html(request):
             from fastapi.responses import RedirectResponse
 
@@ -159,6 +163,34 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotAuthenticatedError, on_unauthenticated)
     app.add_exception_handler(HipspineError, on_hipspine)
     app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+async def _audit_refusal(request: Request, status: int) -> None:
+    """Record a refused request (401, 403, or 404 for something absent or not the actor's to
+    see) in its own transaction: the request's own transaction rolled back with the error.
+    The route's template and its numeric ids are recorded, never the raw path (a path may
+    hold an identifier or a link token)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from hipspine.registry import session_scope
+    from hipspine.web import store
+
+    info = getattr(request.state, "actor_info", None)
+    actor = info[0] if isinstance(info, tuple) and info else None
+    route = request.scope.get("route")
+    template = str(getattr(route, "path", "(no route)"))
+    ids = {k: int(v) for k, v in request.path_params.items()
+           if isinstance(v, int) or (isinstance(v, str) and v.isdigit() and len(v) < 19)}
+    detail = {"status": status, "method": request.method, "route": template[:200], **ids}
+
+    def write() -> None:
+        with session_scope(request.app.state.engine) as s:
+            store.audit(s, actor, "access.refused", "request", None, detail)
+
+    try:
+        await run_in_threadpool(write)
+    except Exception as exc:  # the refusal stands even when the audit store is down
+        log.error("could not audit a refused request: %s", type(exc).__name__)
 
 
 def _allowed_methods(request: Request) -> list[str]:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from hipspine.errors import InputError
 from hipspine.models import parse_model
@@ -50,10 +51,14 @@ async def admin_create_user(request: Request) -> Response:
            if k in ("username", "password", "role", "display_name") and str(v).strip()}
     try:
         body = parse_model(UserCreate, raw, "user")
-        with transaction(request) as s:
-            user = store.create_user(s, body.username, body.password, body.role,
-                                     body.display_name)
-            store.audit(s, actor, "user.create", "user", user.id)
+
+        def create() -> None:  # argon2 hashing costs on purpose: off the event loop
+            with transaction(request) as s:
+                user = store.create_user(s, body.username, body.password, body.role,
+                                         body.display_name)
+                store.audit(s, actor, "user.create", "user", user.id)
+
+        await run_in_threadpool(create)
     except InputError as exc:
         ctx = _admin_context(request, 1, None)
         ctx["errors"] = {p.field: f"allowed: {p.allowed}" for p in exc.problems}

@@ -129,6 +129,8 @@ def get_episode(request: Request, episode_id: EpisodeId,
              summary="Assess a case and store the assessment (and plan) on the episode")
 def assess_into_episode(request: Request, episode_id: EpisodeId, parsed: Case = Body(...),
                         actor: Actor = Depends(current_actor)) -> Any:
+    with transaction(request) as s:  # access first: no seconds of CPU for a refusal
+        store.get_episode(s, actor, episode_id)
     assessment = services.assess(parsed)
     plan = services.plan_or_none(parsed, assessment)
     with transaction(request) as s:
@@ -171,6 +173,8 @@ def list_proms(request: Request, patient_id: PatientId,
              summary="Submit a PROM; it is scored by the instrument's published rules")
 def submit_prom(request: Request, patient_id: PatientId, body: PromCreate,
                 actor: Actor = Depends(current_actor)) -> Any:
+    with transaction(request) as s:  # access first, then the work
+        store.get_patient(s, actor, patient_id)
     scored = services.score_prom(body.instrument, body.items)
     with transaction(request) as s:
         row = store.create_prom(s, actor, patient_id, instrument=body.instrument,

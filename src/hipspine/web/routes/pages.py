@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from hipspine.errors import InputError
 from hipspine.models import parse_case
@@ -184,13 +185,17 @@ async def intake_submit(request: Request) -> Response:
         return render(request, "intake.html",
                       _intake_context(request, values, intake.errors_by_field(exc)),
                       status_code=422)
-    assessment = services.assess(case)
+    if patient_raw and not patient_raw.isdigit():
+        raise InputError.single("patient_id", patient_raw, "a patient from the list")
+    if patient_raw:
+        with transaction(request) as s:  # access first: no seconds of CPU for a refusal
+            store.get_patient(s, actor, int(patient_raw))
+    # CPU-bound (notes can be long): off the event loop
+    assessment = await run_in_threadpool(services.assess, case)
     assessment_doc = assessment.model_dump(mode="json")
-    plan_doc = services.plan_or_none(case, assessment)
+    plan_doc = await run_in_threadpool(services.plan_or_none, case, assessment)
     saved = None
     if patient_raw:
-        if not patient_raw.isdigit():
-            raise InputError.single("patient_id", patient_raw, "a patient from the list")
         with transaction(request) as s:
             patient = store.get_patient(s, actor, int(patient_raw))
             episode = store.create_episode(s, actor, patient.id, dt.date.today(), case.setting)
