@@ -28,7 +28,7 @@ class Hostile:
 TOKENS = [
     ("nan", "NaN"), ("infinity", "Infinity"), ("minus_infinity", "-Infinity"),
     ("overflow", "1e999"), ("huge_int", "1" + "0" * 30), ("long_int", "9" * 5000),
-    ("surrogate", '"\\ud800"'), ("low_surrogate", '"ab\\udfffcd"'),
+    ("surrogate", '"\\ud800"'), ("low_surrogate", '"ab\\udfffcd"'), ("nul", '"a\\u0000b"'),
     ("deep", "[" * 70 + "]" * 70), ("very_deep", "[" * 100_000 + "]" * 100_000),
 ]
 KINDS = [k for k, _ in TOKENS] + ["duplicate_key"]

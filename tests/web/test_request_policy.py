@@ -141,3 +141,15 @@ def test_deep_nesting_in_a_loaded_case_is_422_not_500(app: Any) -> None:
         r = client.post("/intake/load", data={"csrf_token": csrf,
                                               "case_json": "[" * 50_000 + "]" * 50_000})
     assert r.status_code == 422
+
+
+@pytest.mark.parametrize("field,value", [("age", "nan"), ("age", "1e999"),
+                                         ("exam.hip_internal_rotation_deg", "inf"),
+                                         ("notes", "a\x00b")])
+def test_the_intake_form_refuses_non_finite_numbers_and_nul(app: Any, field: str,
+                                                            value: str) -> None:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        login(client, "clin")
+        r = client.post("/intake", data={"csrf_token": client.headers["X-CSRF-Token"],
+                                         field: value})
+    assert r.status_code == 422

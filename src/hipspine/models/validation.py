@@ -30,7 +30,7 @@ M = TypeVar("M", bound=BaseModel)
 MAX_JSON_DEPTH = 64  # design choice: a FHIR Bundle, the deepest document read, nests ~12 deep
 MAX_JSON_INT = 2**63 - 1  # what SQLite and PostgreSQL BIGINT can store
 MAX_REPORTED_PROBLEMS = 20
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNSTORABLE = re.compile("[\\x00\\ud800-\\udfff]")  # NUL (PostgreSQL refuses it), surrogates
 
 
 class JsonSyntaxError(InputError):
@@ -127,8 +127,8 @@ def check_json_value(value: Any, what: str) -> None:
         elif isinstance(item, float) and not math.isfinite(item):
             problems.append(Problem(where, repr(item), "a finite number"))
         elif isinstance(item, str):
-            if _SURROGATE.search(item):
-                problems.append(_surrogate_problem(where, item))
+            if _UNSTORABLE.search(item):
+                problems.append(_unstorable_problem(where, item))
         elif isinstance(item, (dict, list)):
             if depth >= MAX_JSON_DEPTH:
                 problems.append(Problem(where, f"(nested more than {MAX_JSON_DEPTH} deep)",
@@ -141,8 +141,8 @@ def check_json_value(value: Any, what: str) -> None:
                 for key, child in item.items():
                     key_text = str(key)
                     child_path = f"{path}.{key_text}" if path else key_text
-                    if _SURROGATE.search(key_text):
-                        problems.append(_surrogate_problem(f"{where} (a key)", key_text))
+                    if _UNSTORABLE.search(key_text):
+                        problems.append(_unstorable_problem(f"{where} (a key)", key_text))
                         continue
                     stack.append((child, child_path, depth + 1))
             else:
@@ -152,12 +152,13 @@ def check_json_value(value: Any, what: str) -> None:
         raise InputError(problems[:MAX_REPORTED_PROBLEMS], what=what)
 
 
-def _surrogate_problem(field: str, text: str) -> Problem:
-    at = _SURROGATE.search(text)
+def _unstorable_problem(field: str, text: str) -> Problem:
+    at = _UNSTORABLE.search(text)
     start = at.start() if at else 0
     shown = text[max(0, start - 10):start + 10].encode("utf-8", "backslashreplace").decode()
-    return Problem(field, shown, "text of whole Unicode characters (a lone surrogate "
-                                 "code point U+D800 to U+DFFF cannot be stored)")
+    return Problem(field, shown.replace("\x00", "\\u0000"),
+                   "text without NUL (U+0000) or lone surrogate code points (U+D800 to "
+                   "U+DFFF), which cannot be stored")
 
 
 def json_object(data: Any, what: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ validation messages land beside the input they concern. Yes/no findings are thre
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -213,6 +214,8 @@ def _read_form(form: dict[str, list[str]]) -> tuple[dict[str, Any], list[Problem
             try:
                 number = float(raw.replace(",", "."))
             except ValueError:
+                number = math.nan
+            if not math.isfinite(number):  # "nan", "inf" and "1e999" are no measurement
                 problems.append(Problem(f.path, raw, _range_text(f)))
                 continue
             if f.integer:
