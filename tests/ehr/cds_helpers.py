@@ -46,9 +46,11 @@ class Ehr:
         return {"Authorization": f"Bearer {self.token(**kw)}"}
 
 
-def make_app(ehr: Ehr, **router_kw: Any) -> FastAPI:
+def make_app(ehr: Ehr, *, base_url: str | None = BASE, **router_kw: Any) -> FastAPI:
+    """The CDS router on its own, its public base URL configured (the audience is never taken
+    from the request's Host header)."""
     config = CdsConfig(issuers=(TrustedIssuer(iss=ISS, jwks=ehr.jwks),),
-                       app_url="https://hipspine.example.org")
+                       service_base_url=base_url, app_url="https://hipspine.example.org")
     app = FastAPI()
     app.include_router(create_cds_router(config, **router_kw))
     return app

@@ -2,7 +2,10 @@
 
 Built from environment variables by default (`CdsConfig.from_env`), or passed in by the web
 app. Without at least one trusted issuer every service call is refused (401): a CDS service
-must never answer an unauthenticated EHR by accident.
+must never answer an unauthenticated EHR by accident. Without the public base URL
+(`HIPSPINE_CDS_BASE_URL`) every service call is refused too: the token's audience is checked
+against configuration only, never against the request's Host header, which the caller
+chooses (a token minted for another service would otherwise pass).
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ class TrustedIssuer:
 @dataclass(frozen=True)
 class CdsConfig:
     issuers: tuple[TrustedIssuer, ...] = ()
-    service_base_url: str | None = None   # public base URL; aud = {base}/cds-services/{id}
+    service_base_url: str | None = None   # public base URL; aud = {base}/cds-services/{id};
+    #                                       None: every service call is refused
     app_url: str = ""                     # web app base for "open the case" links
     jwks_cache_seconds: float = 3600.0
     max_token_lifetime_seconds: float = 600.0   # exp may be at most this far in the future
@@ -43,8 +47,9 @@ class CdsConfig:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> CdsConfig:
         """HIPSPINE_CDS_ISSUERS (JSON list of {iss, jwks?, jwks_url?, jku_allowed?}),
-        HIPSPINE_CDS_BASE_URL, HIPSPINE_CDS_APP_URL, HIPSPINE_CDS_REPLAY_DB (a SQLite file
-        path; needed when several worker processes serve the hook)."""
+        HIPSPINE_CDS_BASE_URL (this service's public base URL, http(s)://host[:port][/path];
+        required for any call to be accepted), HIPSPINE_CDS_APP_URL, HIPSPINE_CDS_REPLAY_DB
+        (a SQLite file path; needed when several worker processes serve the hook)."""
         env = dict(os.environ) if env is None else env
         raw = env.get("HIPSPINE_CDS_ISSUERS", "").strip()
         issuers: list[TrustedIssuer] = []
@@ -66,9 +71,25 @@ class CdsConfig:
                     iss=row["iss"], jwks=row.get("jwks"), jwks_url=row.get("jwks_url"),
                     jku_allowed=tuple(row.get("jku_allowed") or ())))
         return cls(issuers=tuple(issuers),
-                   service_base_url=env.get("HIPSPINE_CDS_BASE_URL") or None,
+                   service_base_url=_base_url(env.get("HIPSPINE_CDS_BASE_URL", "")),
                    app_url=env.get("HIPSPINE_CDS_APP_URL", "").rstrip("/"),
                    replay_db=env.get("HIPSPINE_CDS_REPLAY_DB") or None)
 
     def issuer(self, iss: str) -> TrustedIssuer | None:
         return next((i for i in self.issuers if i.iss == iss), None)
+
+
+def _base_url(raw: str) -> str | None:
+    """The public base URL without its trailing slash; None when unset."""
+    from urllib.parse import urlsplit
+
+    value = raw.strip().rstrip("/")
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+            or parts.fragment:
+        raise InputError.single("HIPSPINE_CDS_BASE_URL", raw[:80],
+                                "this service's public base URL, http(s)://host[:port][/path]",
+                                what="configuration")
+    return value

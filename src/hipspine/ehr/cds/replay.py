@@ -4,7 +4,8 @@ time is up, so that a replayed token is refused (CDS Hooks "Trusting CDS Clients
 One server process keeps them in memory (`MemoryReplayStore`). Several worker processes
 (`uvicorn --workers N`) must share them, or a token refused by one worker would be accepted
 by the next: `SqliteReplayStore` keeps them in a table of a SQLite file that every worker on
-the machine opens (`HIPSPINE_CDS_REPLAY_DB`).
+the machine opens (`HIPSPINE_CDS_REPLAY_DB`). Servers on several machines share the registry:
+with a PostgreSQL registry, `RegistryReplayStore` keeps them in its table `cds_jti`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import sqlite3
 import threading
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class ReplayStore(Protocol):
@@ -96,3 +97,49 @@ class SqliteReplayStore:
                 "DO UPDATE SET until = excluded.until WHERE cds_jti.until < ?",
                 (jti, until, now))
             return cursor.rowcount == 1
+
+
+class RegistryReplayStore:
+    """The `jti` values of every server using this registry, in its table `cds_jti`
+    (migration 0002): how servers on several machines refuse each other's replays.
+
+    The same one statement as `SqliteReplayStore` decides, in its own short transaction: the
+    primary key lets a `jti` in once, and the `WHERE` of `ON CONFLICT DO UPDATE` lets in again
+    only a row whose time is up. PostgreSQL takes a row lock on the conflicting key, so two
+    servers inserting the same `jti` at once are serialised and exactly one sees a row
+    written. Rows past their time are deleted about once a minute (per process).
+    """
+
+    PURGE_EVERY_SECONDS = 60.0
+    _INSERT = ("INSERT INTO cds_jti (jti, until) VALUES (:jti, :until) ON CONFLICT (jti) "
+               "DO UPDATE SET until = excluded.until WHERE cds_jti.until < :now")
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self._next_purge = 0.0
+        self._lock = threading.Lock()
+
+    def first_use(self, jti: str, until: float, now: float) -> bool:
+        from sqlalchemy import text
+
+        with self.engine.begin() as conn:
+            with self._lock:
+                purge, self._next_purge = ((True, now + self.PURGE_EVERY_SECONDS)
+                                           if now >= self._next_purge
+                                           else (False, self._next_purge))
+            if purge:
+                conn.execute(text("DELETE FROM cds_jti WHERE until < :now"), {"now": now})
+            result = conn.execute(text(self._INSERT), {"jti": jti, "until": until, "now": now})
+            return bool(result.rowcount == 1)
+
+
+def replay_store_for(replay_db: str | None, registry_engine: Any = None) -> ReplayStore:
+    """The store a server should use: the registry's table when the registry is PostgreSQL
+    (shared by every machine), else the SQLite file `replay_db` (shared by the workers of
+    one machine), else memory (one process)."""
+    dialect = getattr(getattr(registry_engine, "dialect", None), "name", None)
+    if registry_engine is not None and dialect == "postgresql":
+        return RegistryReplayStore(registry_engine)
+    if replay_db:
+        return SqliteReplayStore(replay_db)
+    return MemoryReplayStore()

@@ -60,25 +60,35 @@ def create_cds_router(settings_or_config: Any = None, *,
                       verifier: JwtVerifier | None = None,
                       fhir_client: Any = None,
                       feedback_sink: Callable[[list[dict[str, Any]]], None] | None = None,
+                      registry_engine: Any = None,
                       ) -> APIRouter:
     """Build the router. Accepts a `CdsConfig`, an object with a `cds` / `cds_config`
     attribute holding one, or None (configuration from the environment).
 
     `feedback_sink` receives each validated feedback batch (default: kept in memory, the
-    last 10,000 items, readable as `router.feedback_log`)."""
+    last 10,000 items, readable as `router.feedback_log`). `registry_engine`: the web app's
+    registry; when it is PostgreSQL, accepted `jti` values are kept in its table `cds_jti`,
+    shared by every server on every machine."""
     config = _config(settings_or_config)
-    verifier = verifier or JwtVerifier(config)
+    verifier = verifier or JwtVerifier(config, registry_engine=registry_engine)
     knowledge = CdsKnowledge(load_import_knowledge(), load_card_rules())
     feedback_log: collections.deque[dict[str, Any]] = collections.deque(maxlen=10000)
     router = APIRouter(tags=["CDS Hooks"])
+    _warn_if_unusable(config)
 
-    def audiences(request: Request, path: str) -> list[str]:
-        base = (config.service_base_url or str(request.base_url)).rstrip("/")
+    def audiences(path: str) -> list[str]:
+        """Configuration only: the Host header is the caller's to choose."""
+        if not config.service_base_url:
+            return []
+        base = config.service_base_url.rstrip("/")
         return [f"{base}/cds-services/{SERVICE_ID}", f"{base}{path}"]
 
     def check(request: Request, path: str) -> JSONResponse | None:
         try:
-            verifier.verify(request.headers.get("authorization"), audiences(request, path))
+            if not config.service_base_url:
+                raise Unauthorized(f"{BASE_URL_VARIABLE} is not set: the token's audience "
+                                   "cannot be checked")
+            verifier.verify(request.headers.get("authorization"), audiences(path))
         except Unauthorized as exc:
             log.info("CDS call refused: %s", exc.reason)
             return JSONResponse(status_code=401, content={})
@@ -111,7 +121,12 @@ def create_cds_router(settings_or_config: Any = None, *,
     def answer(body: dict[str, Any], missing: list[str]) -> JSONResponse:
         resources = _prefetched(body.get("prefetch") or {})
         if missing:
-            fetched = _fetch_missing(body, missing, config, fhir_client)
+            try:
+                fetched = _fetch_missing(body, missing, config, fhir_client)
+            except ForeignNextLink as exc:
+                log.warning("CDS FHIR query stopped: %s", exc)
+                return _problem(412, f"Prefetch keys missing ({', '.join(missing)}) and the "
+                                     f"FHIR server could not be queried: {exc}")
             if fetched is None:
                 return _problem(412, "Prefetch keys missing and the FHIR server could not be "
                                      f"queried: {', '.join(missing)}")
@@ -151,6 +166,20 @@ def create_cds_router(settings_or_config: Any = None, *,
 
     router.feedback_log = feedback_log  # type: ignore[attr-defined]
     return router
+
+
+BASE_URL_VARIABLE = "HIPSPINE_CDS_BASE_URL"
+
+
+def _warn_if_unusable(config: CdsConfig) -> None:
+    """Say at start-up when every service call will be refused, and why."""
+    if config.issuers and not config.service_base_url:
+        log.warning("CDS Hooks is not usable: %s is not set, so every service call is refused "
+                    "(401). Set it to this server's public base URL as the EHR calls it "
+                    "(token audience = {base}/cds-services/%s).", BASE_URL_VARIABLE, SERVICE_ID)
+    elif not config.issuers:
+        log.info("CDS Hooks not configured (no HIPSPINE_CDS_ISSUERS%s): service calls are "
+                 "refused (401)", "" if config.service_base_url else f", no {BASE_URL_VARIABLE}")
 
 
 def _config(value: Any) -> CdsConfig:
@@ -204,20 +233,46 @@ def _prefetched(prefetch: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+class ForeignNextLink(Exception):
+    """A `next` link of the FHIR server names another origin: not followed, since the
+    access token is sent only to the origin of `fhirServer`."""
+
+
+def origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an http(s) URL, the default port filled in; None otherwise."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80)
+
+
 def _fetch_missing(body: dict[str, Any], missing: list[str], config: CdsConfig,
                    client: Any) -> list[dict[str, Any]] | None:
-    """Query `fhirServer` for the missing prefetch keys; None when that is not possible."""
+    """Query `fhirServer` for the missing prefetch keys; None when that is not possible.
+
+    The `fhirAuthorization` token goes to the origin (scheme, host, port) of `fhirServer`
+    only: a `next` link to any other origin raises `ForeignNextLink` (refused rather than
+    followed without the token: a server whose paging leaves its origin is misconfigured or
+    hostile). Redirects are not followed."""
     import httpx
 
     server = body.get("fhirServer")
-    if not isinstance(server, str) or not server.startswith(("http://", "https://")):
+    if not isinstance(server, str) or origin(server) is None:
         return None
+    server_origin = origin(server)
     auth = body.get("fhirAuthorization")
     headers = {"Accept": "application/fhir+json"}
     if isinstance(auth, dict) and isinstance(auth.get("access_token"), str):
         headers["Authorization"] = f"Bearer {auth['access_token']}"
     patient = body["context"]["patientId"]
-    http = client or httpx.Client(timeout=config.fhir_timeout_seconds)
+    http = client or httpx.Client(timeout=config.fhir_timeout_seconds, follow_redirects=False)
     out: list[dict[str, Any]] = []
     try:
         for key in missing:
@@ -225,21 +280,45 @@ def _fetch_missing(body: dict[str, Any], missing: list[str], config: CdsConfig,
                 "{{context.patientId}}", patient)
             pages = 0
             while url and pages < MAX_PAGES:
+                if origin(url) != server_origin:
+                    raise ForeignNextLink(
+                        f"a 'next' link points to {_origin_text(url)}, not to the FHIR "
+                        f"server's origin {_origin_text(server)}; the access token is sent "
+                        "only to the FHIR server's origin, so the link was not followed")
                 response = http.get(url, headers=headers)
                 if response.status_code != 200:
                     return None
                 data = response.json()
                 out += [r for r in resources_of(data) if r.get("resourceType")
                         != "OperationOutcome"]
-                url = next((link.get("url") for link in data.get("link", [])
-                            if isinstance(link, dict) and link.get("relation") == "next"), None)
+                url = _next_link(data, url)
                 pages += 1
-    except (httpx.HTTPError, ValueError, InputError):
+    except (httpx.HTTPError, ValueError, InputError, AttributeError):
         return None
     finally:
         if client is None:
             http.close()
     return out
+
+
+def _next_link(bundle: Any, current: str) -> str | None:
+    """The Bundle's `next` link, resolved against the page it came from."""
+    from urllib.parse import urljoin
+
+    links = bundle.get("link") if isinstance(bundle, dict) else None
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("relation") == "next":
+            target = link.get("url")
+            return urljoin(current, target) if isinstance(target, str) and target else None
+    return None
+
+
+def _origin_text(url: str) -> str:
+    found = origin(url)
+    if found is None:
+        return "a non-http(s) URL"
+    scheme, host, port = found
+    return f"{scheme}://{host}:{port}"
 
 
 def _feedback_items(data: Any) -> list[dict[str, Any]]:
