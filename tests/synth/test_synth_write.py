@@ -1,10 +1,9 @@
-"""write_cohort on SQLite and PostgreSQL; the synth CLI; a killed run keeps whole batches."""
+"""write_cohort on SQLite and PostgreSQL; the synth CLI; a run is all or nothing."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -82,31 +81,49 @@ def test_second_seed_appends_and_reused_seed_is_refused(db):
         repo.create_patient(s, "REAL-1")
 
 
-def test_synth_cli_then_killed_run_keeps_whole_batches(db):
+def test_synth_cli_writes_an_audited_cohort(db):
     url, engine = db
     env = {**os.environ, "HIPSPINE_DATABASE_URL": url}
     done = subprocess.run([sys.executable, "-m", "hipspine.cli", "synth", "--patients", "40",
                            "--seed", "4"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert '"synthetic": true' in done.stdout
-    proc = subprocess.Popen([sys.executable, "-c",
-                             "import sys; from hipspine.registry import get_engine; "
-                             "from hipspine.synth import write_cohort; "
-                             "write_cohort(get_engine(sys.argv[1]), 200000, seed=5, "
-                             "batch_size=100, progress=lambda d, n: print(d, flush=True))",
-                             url], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if int(line) >= 300:
-            break
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
-    counts = table_counts(engine)
-    written = counts["patients"] - 40
-    assert written >= 300 and written % 100 == 0  # whole batches only
-    assert counts["episodes"] == counts["patients"]
+    assert table_counts(engine)["patients"] == 40
     with engine.connect() as conn:
-        orphans = conn.execute(sa.text(
-            "SELECT COUNT(*) FROM prom_administrations a LEFT JOIN patients p "
-            "ON p.id = a.patient_id WHERE p.id IS NULL")).scalar_one()
-    assert orphans == 0
+        [(actor, role, action, resource_id, detail)] = conn.execute(sa.text(
+            "SELECT actor, role, action, resource_id, detail FROM audit_events")).all()
+    detail = json.loads(detail) if isinstance(detail, str) else detail
+    assert actor.startswith("cli:") and role == "cli" and action == "registry.synth"
+    assert resource_id == "seed:4" and detail["patients"] == 40 and detail["seed"] == 4
+    # a reused seed is refused (exit 2, naming the field) and writes nothing, audit included
+    again = subprocess.run([sys.executable, "-m", "hipspine.cli", "synth", "--patients", "5",
+                            "--seed", "4"], env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 2 and "seed" in again.stderr and "Traceback" not in again.stderr
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM audit_events")).scalar_one() == 1
+
+
+def test_a_failing_run_writes_nothing_and_the_seed_can_run_again(db, monkeypatch):
+    """All or nothing per run: batches written before a failure are rolled back with it
+    (a kill -9 at random points is in tests/reliability)."""
+    _url, engine = db
+    write_cohort(engine, 10, seed=1)
+    before = table_counts(engine)
+    from hipspine.synth import writer
+
+    real = writer._write_batch
+    calls = []
+
+    def failing(conn, batch):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        real(conn, batch)
+
+    monkeypatch.setattr(writer, "_write_batch", failing)
+    with pytest.raises(RuntimeError):
+        write_cohort(engine, 100, seed=2, batch_size=20)
+    assert len(calls) == 3 and table_counts(engine) == before
+    monkeypatch.setattr(writer, "_write_batch", real)
+    write_cohort(engine, 100, seed=2, batch_size=20)
+    assert table_counts(engine)["patients"] == before["patients"] + 100

@@ -7,7 +7,21 @@ from pathlib import Path
 
 import typer
 
-from hipspine.commands._io import print_json, read_text
+from hipspine.commands._io import print_json
+from hipspine.errors import InputError
+
+
+def _read_file(path: str) -> str:
+    """The import file (or stdin for '-') as text: UTF-8, a byte-order mark allowed."""
+    from hipspine.registry.transfer import decode_text
+
+    if path == "-":
+        return decode_text(sys.stdin.buffer.read())
+    p = Path(path)
+    if not p.is_file():
+        raise InputError.single("path", path, "an existing readable file, or - for stdin",
+                                what="command-line argument")
+    return decode_text(p.read_bytes())
 
 
 def _format_of(path: str, given: str | None) -> str:
@@ -34,7 +48,8 @@ def register(app: typer.Typer) -> None:
     def migrate_command(
         revision: str = typer.Option("head", help="Alembic revision to upgrade to."),
     ) -> None:
-        """Upgrade the registry schema (a fresh SQLite file is migrated on first use)."""
+        """Upgrade the registry schema, all or nothing (a new database is migrated on first
+        use too); concurrent runs wait for each other."""
         from hipspine.registry import get_engine, migrate
         from hipspine.registry.database import current_revision
 
@@ -53,9 +68,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Import rows all-or-nothing: one bad row imports nothing and names row and field.
 
-        With --format fhir, one patient's QuestionnaireResponses become PROM rows.
+        With --format fhir, one patient's QuestionnaireResponses become PROM rows. A clash
+        with patients already registered (e.g. by a concurrent import) exits 2 naming each
+        row and pseudonym. The import is audited (as cli:<OS user>) in its own transaction.
         """
-        from hipspine.errors import InputError
         from hipspine.registry import get_engine, session_scope
         from hipspine.registry.tables import Patient
         from hipspine.registry.transfer import import_rows, read_rows, rows_from_fhir
@@ -71,14 +87,15 @@ def register(app: typer.Typer) -> None:
             with session_scope(engine) as session:
                 known = session.scalar(select(Patient.id).where(
                     Patient.pseudonym == pseudonym)) is not None
-            rows = rows_from_fhir(read_text(file), pseudonym, register_patient=not known)
+            rows = rows_from_fhir(_read_file(file), pseudonym, register_patient=not known)
         else:
-            rows = read_rows(read_text(file), chosen)
+            rows = read_rows(_read_file(file), chosen)
+
         def progress(message: str) -> None:
             sys.stderr.write(message + "\n")
             sys.stderr.flush()
 
-        result = import_rows(engine, rows, progress=progress)
+        result = import_rows(engine, rows, progress=progress, source=chosen)
         print_json({"imported": result.as_dict()})
 
     @registry.command("export")
@@ -89,7 +106,9 @@ def register(app: typer.Typer) -> None:
         synthetic: bool = typer.Option(None, "--synthetic/--real",
                                        help="Only synthetic or only real patients."),
     ) -> None:
-        """Export every record as import-compatible rows; synthetic rows are labelled."""
+        """Export every record as import-compatible rows; synthetic rows are labelled.
+
+        The export is audited (as cli:<OS user>): counts only, never a pseudonym."""
         from hipspine.registry import get_engine
         from hipspine.registry.transfer import export_registry
 

@@ -15,9 +15,13 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", min=0, help="Random seed (same seed, same "
                                  "cohort)."),
         batch_size: int = typer.Option(2000, "--batch-size", min=1,
-                                       help="Patients per transaction."),
+                                       help="Patients generated and sent at a time (the "
+                                       "whole run is one transaction)."),
     ) -> None:
-        """Write a plausible, deterministic synthetic cohort; every record is marked synthetic."""
+        """Write a plausible, deterministic synthetic cohort; every record is marked synthetic.
+
+        All or nothing: the run is one transaction, audited as cli:<OS user>, so an
+        interrupted run leaves nothing and the same seed can be run again."""
         from rich.progress import Progress
 
         from hipspine.commands._io import print_json

@@ -14,9 +14,16 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hipspine.errors import InputError, NotFoundError
+from hipspine.errors import InputError, NotFoundError, Problem
+from hipspine.models.registry_fields import (
+    clinical_date_allowed,
+    parse_clinical_date,
+    pseudonym_problem,
+)
+from hipspine.registry.errors import WriteConflictError
 from hipspine.registry.tables import (
     SETTINGS,
     SEXES,
@@ -56,19 +63,18 @@ def check_choice(field: str, value: Any, allowed: Sequence[str], *,
 
 
 def check_date(field: str, value: Any, *, optional: bool = False) -> dt.date | None:
-    """Accept a date or an ISO 'YYYY-MM-DD' string."""
+    """A clinical date (`hipspine.models.registry_fields`): a date or 'YYYY-MM-DD' text,
+    from 1900 and not in the future."""
     if value is None or value == "":
         if optional:
             return None
-        raise InputError.single(field, value, "a date YYYY-MM-DD")
+        raise InputError.single(field, value, clinical_date_allowed())
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise InputError.single(field, value, "a date YYYY-MM-DD") from None
+        value = value.date()
+    day, problem = parse_clinical_date(field, value)
+    if problem is not None:
+        raise InputError([problem])
+    return day
 
 
 # --- patients ---------------------------------------------------------------------------
@@ -76,18 +82,23 @@ def check_date(field: str, value: Any, *, optional: bool = False) -> dt.date | N
 def create_patient(session: Session, pseudonym: str, *, year_of_birth: int | None = None,
                    sex: str | None = None, synthetic: bool = False) -> Patient:
     """Register a pseudonymous patient (the pseudonym is the site's key, never a name)."""
-    if not isinstance(pseudonym, str) or not pseudonym.strip() or len(pseudonym) > 64:
-        raise InputError.single("pseudonym", pseudonym, "a non-empty key of at most 64 characters")
+    problem = pseudonym_problem("pseudonym", pseudonym)
+    if problem is not None:
+        raise InputError([problem])
     if year_of_birth is not None and not (1890 <= int(year_of_birth) <= dt.date.today().year):
         raise InputError.single("year_of_birth", year_of_birth,
                                 f"a year 1890-{dt.date.today().year}")
     check_choice("sex", sex, SEXES)
+    clash = Problem("pseudonym", pseudonym, "a pseudonym not yet in the registry")
     if session.scalar(select(Patient.id).where(Patient.pseudonym == pseudonym)) is not None:
-        raise InputError.single("pseudonym", pseudonym, "a pseudonym not yet in the registry")
-    patient = Patient(pseudonym=pseudonym.strip(), year_of_birth=year_of_birth, sex=sex,
+        raise WriteConflictError([clash], what="patient")
+    patient = Patient(pseudonym=pseudonym, year_of_birth=year_of_birth, sex=sex,
                       synthetic=synthetic)
     session.add(patient)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # registered by another writer since the check above
+        raise WriteConflictError([clash], what="patient") from None
     return patient
 
 

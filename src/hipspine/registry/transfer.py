@@ -9,9 +9,15 @@ One row per record, with a `record` column saying what it is:
     prom       pseudonym, instrument, administered_on, timepoint, items | score,
                episode_opened_on   (items: a JSON array [2,3,null] or "2,3,,1")
 
-Episodes are referred to by their patient and opening date. Every row is validated before
+Episodes are referred to by their patient and opening date. Pseudonyms and dates follow
+the same rules as the API (`hipspine.models.registry_fields`). Every row is validated before
 anything is written; the first bad rows are reported as `rows[17].instrument` and nothing is
-imported. The write is one transaction, so a killed import leaves the registry as it was.
+imported. Validation and write are one transaction holding the registry's write lock
+(`write_transaction`), so a killed import leaves the registry as it was, and of two
+concurrent imports of the same rows the second finds the first's patients and fails with a
+`WriteConflictError` naming each clashing row and pseudonym (CLI exit 2). The import's audit
+event is written in that same transaction. Files may start with a UTF-8 byte-order mark;
+JSON is read under the one JSON policy (`hipspine.models.validation.loads_strict`).
 Exports carry `synthetic` on every row and say how many synthetic records they hold.
 """
 
@@ -26,9 +32,18 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hipspine.errors import InputError, Problem
+from hipspine.models.registry_fields import (
+    clinical_date_allowed,
+    has_control_character,
+    parse_clinical_date,
+    pseudonym_problem,
+)
+from hipspine.registry.audit import AuditActor, cli_actor, record_audit
+from hipspine.registry.errors import WriteConflictError
 from hipspine.registry.tables import (
     SETTINGS,
     SEXES,
@@ -53,6 +68,8 @@ COLUMNS = (
 )
 MAX_REPORTED_PROBLEMS = 20
 CHUNK = 500
+TEXT_LENGTHS = {"level": 16, "pathway": 64}  # the registry's column sizes
+ALREADY_REGISTERED = "patient already registered"
 SURGERY_TARGETS_INDEX = ("total_hip_arthroplasty", "lumbar_decompression", "lumbar_fusion",
                          "hip_arthroscopy", "revision_hip_arthroplasty",
                          "revision_lumbar_surgery")
@@ -84,10 +101,38 @@ class _Plan:
 
 # --- reading ----------------------------------------------------------------------------
 
+def decode_text(data: bytes, what: str = "import file") -> str:
+    """File bytes as text: UTF-8, with or without a byte-order mark; `InputError` otherwise."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError.single("file", f"byte {exc.start}", "UTF-8 text (with or without a "
+                                "byte-order mark)", what=what) from None
+
+
 def read_rows(text: str, fmt: str) -> list[dict[str, Any]]:
-    """Parse CSV (header row) or JSON (a list, or an object with `rows`) into row dicts."""
+    """Parse CSV (header row) or JSON (a list, or an object with `rows`) into row dicts.
+
+    A leading byte-order mark is ignored; JSON is decoded under the one JSON policy (no
+    NaN/Infinity, duplicate keys, lone surrogates or deep nesting)."""
+    from hipspine.models.validation import loads_strict
+
+    text = text.removeprefix("\ufeff")
     if fmt == "csv":
-        reader = csv.DictReader(io.StringIO(text))
+        return _csv_rows(text)
+    if fmt == "json":
+        data = loads_strict(text, "import file")
+        rows = data.get("rows") if isinstance(data, dict) else data
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise InputError.single("rows", type(rows).__name__, "a list of row objects",
+                                    what="import file")
+        return rows
+    raise InputError.single("format", fmt, "csv, json", what="command-line option")
+
+
+def _csv_rows(text: str) -> list[dict[str, Any]]:
+    reader = csv.DictReader(io.StringIO(text))
+    try:
         if reader.fieldnames is None or "record" not in reader.fieldnames:
             raise InputError.single("header", reader.fieldnames, "a CSV header with a "
                                     "'record' column and the columns " + ", ".join(COLUMNS),
@@ -97,18 +142,9 @@ def read_rows(text: str, fmt: str) -> list[dict[str, Any]]:
             raise InputError.single("header", unknown, ", ".join(COLUMNS), "unknown columns",
                                     what="import file")
         return [{k: (v if v != "" else None) for k, v in row.items()} for row in reader]
-    if fmt == "json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError.single("file", f"line {exc.lineno}", "valid JSON", exc.msg,
-                                    what="import file") from None
-        rows = data.get("rows") if isinstance(data, dict) else data
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise InputError.single("rows", type(rows).__name__, "a list of row objects",
-                                    what="import file")
-        return rows
-    raise InputError.single("format", fmt, "csv, json", what="command-line option")
+    except csv.Error as exc:  # e.g. a NUL character, an unterminated quote
+        raise InputError.single("file", f"line {reader.line_num}", "CSV text", str(exc),
+                                what="import file") from None
 
 
 def rows_from_fhir(text: str, pseudonym: str, *, register_patient: bool) -> list[dict[str, Any]]:
@@ -166,14 +202,6 @@ def _bool(value: Any) -> bool | None:
     raise ValueError(value)
 
 
-def _date(value: Any) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value).strip())
-
-
 def validate_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> _Plan:
     """Check every row against the registry's rules; raise one InputError listing the first."""
     from hipspine.proms import find_instrument, parse_items_any
@@ -200,13 +228,24 @@ def validate_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> _Plan:
         return value
 
     def date(i: int, row: Mapping[str, Any], name: str, required: bool) -> dt.date | None:
-        try:
-            value = _date(row.get(name))
-        except ValueError:
-            check.bad(i, name, row.get(name), "a date YYYY-MM-DD")
+        raw = row.get(name)
+        if isinstance(raw, str):
+            raw = raw.strip() or None
+        if raw is None:
+            if required:
+                check.bad(i, name, None, clinical_date_allowed(), "required")
             return None
-        if value is None and required:
-            check.bad(i, name, None, "a date YYYY-MM-DD", "required")
+        value, problem = parse_clinical_date(f"rows[{i}].{name}", raw)
+        if problem is not None:
+            check.problems.append(problem)
+        return value
+
+    def free_text(i: int, row: Mapping[str, Any], name: str) -> str | None:
+        value = _text(row.get(name))
+        limit = TEXT_LENGTHS[name]
+        if value is not None and (len(value) > limit or has_control_character(value)):
+            check.bad(i, name, value, f"text of at most {limit} characters, without control "
+                      "characters")
         return value
 
     for i, row in enumerate(rows):
@@ -218,9 +257,10 @@ def validate_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> _Plan:
             continue
         record = choice(i, row, "record", RECORD_TYPES, required=True)
         pseudonym = _text(row.get("pseudonym"))
-        if pseudonym is None or len(pseudonym) > 64:
-            check.bad(i, "pseudonym", row.get("pseudonym"),
-                      "a non-empty key of at most 64 characters")
+        bad_pseudonym = pseudonym_problem(f"rows[{i}].pseudonym", pseudonym)
+        if bad_pseudonym is not None or pseudonym is None:  # None is refused as well
+            if bad_pseudonym is not None:
+                check.problems.append(bad_pseudonym)
             continue
         if record == "patient":
             try:
@@ -259,13 +299,13 @@ def validate_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> _Plan:
                 "pseudonym": pseudonym, "opened_on": opened, "closed_on": closed,
                 "setting": choice(i, row, "setting", SETTINGS),
                 "verdict": choice(i, row, "verdict", VERDICTS),
-                "pathway": _text(row.get("pathway")), "_row": i})
+                "pathway": free_text(i, row, "pathway"), "_row": i})
         elif record == "treatment":
             plan.treatments.append({
                 "pseudonym": pseudonym,
                 "type": choice(i, row, "type", TREATMENT_TYPES, required=True),
                 "target": choice(i, row, "target", TREATMENT_TARGETS, required=True),
-                "side": choice(i, row, "side", SIDES), "level": _text(row.get("level")),
+                "side": choice(i, row, "side", SIDES), "level": free_text(i, row, "level"),
                 "performed_on": date(i, row, "performed_on", True),
                 "episode_opened_on": date(i, row, "episode_opened_on", False), "_row": i})
         elif record == "prom":
@@ -321,7 +361,11 @@ def validate_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> _Plan:
         _check_references(session, plan, pseudonyms_in_file, referenced, episodes_in_file,
                           check)
     if check.problems:
-        raise InputError(check.problems[:MAX_REPORTED_PROBLEMS], what="import (nothing imported)")
+        problems = check.problems[:MAX_REPORTED_PROBLEMS]
+        if all(p.message == ALREADY_REGISTERED for p in problems):
+            raise WriteConflictError(problems, what="import (nothing imported): these "
+                                     "patients are already in the registry")
+        raise InputError(problems, what="import (nothing imported)")
     _assign_timepoints(plan, windows, assign_timepoint)
     return plan
 
@@ -333,7 +377,7 @@ def _check_references(session: Session, plan: _Plan, in_file: dict[str, bool],
     for p in plan.patients:
         if p["pseudonym"] in existing:
             check.bad(p["_row"], "pseudonym", p["pseudonym"],
-                      "a pseudonym not yet in the registry", "patient already registered")
+                      "a pseudonym not yet in the registry", ALREADY_REGISTERED)
     known = set(in_file) | set(existing)
     db_episodes = _existing_episodes(session, [existing[p] for p in referenced if p in existing])
     for rows in (plan.episodes, plan.treatments, plan.proms):
@@ -405,18 +449,61 @@ def _existing_episodes(session: Session,
 # --- writing ----------------------------------------------------------------------------
 
 def import_rows(engine: Engine, rows: Sequence[Mapping[str, Any]],
-                progress: Progress | None = None) -> ImportResult:
-    """Validate every row, then write them all in one transaction (or nothing)."""
-    from hipspine.registry.database import session_scope
+                progress: Progress | None = None, *, actor: AuditActor | None = None,
+                source: str | None = None) -> ImportResult:
+    """Validate every row, then write them all in one transaction (or nothing).
+
+    The transaction holds the registry's write lock from validation to commit and carries
+    the import's audit event (`actor`, default the OS user as `cli:<user>`; counts and the
+    `source` format only, never a pseudonym). A clash with a record another writer stored
+    meanwhile raises `WriteConflictError` naming the rows and pseudonyms; nothing is written.
+    """
+    from hipspine.registry.database import write_transaction
 
     say = progress or (lambda _msg: None)
-    with session_scope(engine) as session:
-        plan = validate_rows(session, rows)
-        say(f"validated {len(rows)} rows")
-        say("writing")
-        result = _write(session, plan, say)
+    try:
+        with write_transaction(engine) as conn:
+            session = Session(bind=conn)  # joins the write transaction; commit is the block's
+            try:
+                plan = validate_rows(session, rows)
+                say(f"validated {len(rows)} rows")
+                say("writing")
+                result = _write(session, plan, say)
+                detail: dict[str, Any] = {"rows": len(rows), **result.as_dict()}
+                if source:
+                    detail["format"] = source
+                record_audit(session, actor or cli_actor(), "registry.import", "registry",
+                             None, detail)
+                session.flush()
+            finally:
+                session.close()
+    except IntegrityError as exc:  # a writer outside the write lock got there first
+        raise _conflict(engine, rows, exc) from None
     say("committed")
     return result
+
+
+def _conflict(engine: Engine, rows: Sequence[Mapping[str, Any]],
+              exc: IntegrityError) -> WriteConflictError:
+    """Name what clashed: validate the rows again now that the other writer has committed."""
+    from hipspine.registry.database import session_scope
+
+    try:
+        with session_scope(engine) as session:
+            validate_rows(session, rows)
+    except WriteConflictError as found:
+        found.what = ("import (nothing imported): another writer registered these patients "
+                      "while the import ran")
+        return found
+    except InputError as found:
+        return WriteConflictError(found.problems, what="import (nothing imported): the "
+                                  "registry changed while the import ran")
+    constraint = str(getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or "")
+    return WriteConflictError([Problem(
+        "(registry)", constraint or str(exc.orig).splitlines()[0][:120],
+        "records no other writer stores at the same time",
+        "another writer stored a clashing record while the import ran; nothing was "
+        "imported: run the import again")], what="import (nothing imported)")
 
 
 def _strip(rows: Iterable[dict[str, Any]], drop: Sequence[str]) -> list[dict[str, Any]]:
@@ -562,8 +649,37 @@ def write_export(rows: Iterable[dict[str, Any]], out: IO[str], fmt: str) -> dict
 
 
 def export_registry(engine: Engine, out: IO[str], fmt: str, *,
-                    synthetic: bool | None = None) -> dict[str, int]:
+                    synthetic: bool | None = None,
+                    actor: AuditActor | None = None) -> dict[str, int]:
+    """Write every record (or only synthetic / only real ones) and audit the export: in the
+    export's own transaction when it completes, and as an incomplete export (rows written so
+    far) when it fails midway, since what was written may already have left the machine."""
     from hipspine.registry.database import session_scope
 
-    with session_scope(engine) as session:
-        return write_export(iter_export_rows(session, synthetic=synthetic), out, fmt)
+    who = actor or cli_actor()
+    scope = {None: "all", True: "synthetic", False: "real"}[synthetic]
+    written = {"rows": 0, "synthetic_rows": 0}
+
+    def counted(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for row in rows:
+            written["rows"] += 1
+            written["synthetic_rows"] += bool(row.get("synthetic"))
+            yield row
+
+    try:
+        with session_scope(engine) as session:
+            counts = write_export(counted(iter_export_rows(session, synthetic=synthetic)),
+                                  out, fmt)
+            record_audit(session, who, "registry.export", "registry", None,
+                         {**counts, "format": fmt, "records": scope})
+    except BaseException:
+        if written["rows"]:
+            try:
+                with session_scope(engine) as session:
+                    record_audit(session, who, "registry.export", "registry", None,
+                                 {**written, "format": fmt, "records": scope,
+                                  "completed": False})
+            except Exception:  # noqa: S110 - the export's own error is the one to report
+                pass
+        raise
+    return counts

@@ -1,7 +1,10 @@
 """Bulk-write a synthetic cohort into the registry.
 
-Batches of whole patients, one transaction each: a killed run leaves whole patients only.
-SQLite gets `executemany` on the driver; PostgreSQL gets `COPY ... FROM STDIN`.
+All or nothing per run: the whole cohort, its audit event and the check that its seed is
+unused are one `write_transaction` (the registry's write lock held throughout), so a killed
+or failed run leaves nothing and the same seed can simply be run again. Patients are still
+generated and written in batches, so memory stays bounded. SQLite gets `executemany` on the
+driver; PostgreSQL gets `COPY ... FROM STDIN`.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, inspect, select
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import IntegrityError
 
-from hipspine.errors import InputError
+from hipspine.errors import Problem
+from hipspine.registry.audit import AuditActor, cli_actor, record_audit
+from hipspine.registry.errors import WriteConflictError
 from hipspine.registry.tables import Episode, Patient
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -65,38 +71,53 @@ def _write_batch(conn: Connection, batch: Any) -> None:
 
 
 def write_cohort(engine: Engine, n: int, seed: int = 0, *, batch_size: int = 2000,
-                 progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
-    """Generate `n` synthetic patients with full follow-up and insert them in bulk.
+                 progress: Callable[[int, int], None] | None = None,
+                 actor: AuditActor | None = None) -> dict[str, int]:
+    """Generate `n` synthetic patients with full follow-up and insert them in bulk, in one
+    transaction with its audit event (`actor`, default the OS user as `cli:<user>`).
 
     Returns counts per table. Refuses a seed already used in this registry (its pseudonyms
-    would clash), naming the field.
+    would clash), naming the field. `batch_size` is how many patients are generated and
+    sent at a time; `progress(done, n)` is called after each batch (nothing is committed
+    before the last).
     """
-    from hipspine.registry.database import migrate
+    from hipspine.registry.database import ensure_schema, write_transaction
     from hipspine.synth import generate, pseudonym_prefix
 
-    if not inspect(engine).has_table("alembic_version"):
-        migrate(engine)
-    with engine.connect() as conn:
-        used = conn.scalar(select(func.count()).select_from(Patient).where(
-            Patient.pseudonym.startswith(pseudonym_prefix(seed), autoescape=True)))
-        patient_offset = conn.scalar(select(func.coalesce(func.max(Patient.id), 0))) or 0
-        episode_offset = conn.scalar(select(func.coalesce(func.max(Episode.id), 0))) or 0
-    if used:
-        raise InputError.single("seed", seed, "a seed not yet used in this registry",
-                                f"{used} synthetic patients with seed {seed} already exist")
+    generate(n, seed, batch_size=batch_size)  # refuses a bad n, seed or batch size first
+    ensure_schema(engine)
     counts = {"patients": 0, "episodes": 0, "treatments": 0, "prom_administrations": 0}
-    done = 0
-    for batch in generate(n, seed, batch_size=batch_size, patient_id_offset=patient_offset,
-                          episode_id_offset=episode_offset):
-        with engine.begin() as conn:
-            _write_batch(conn, batch)
+    try:
+        with write_transaction(engine) as conn:
+            used = conn.scalar(select(func.count()).select_from(Patient).where(
+                Patient.pseudonym.startswith(pseudonym_prefix(seed), autoescape=True)))
+            if used:
+                raise WriteConflictError([Problem(
+                    "seed", seed, "a seed not yet used in this registry",
+                    f"{used} synthetic patients with seed {seed} already exist")],
+                    what="synthetic cohort (nothing written)")
+            patient_offset = conn.scalar(select(func.coalesce(func.max(Patient.id), 0))) or 0
+            episode_offset = conn.scalar(select(func.coalesce(func.max(Episode.id), 0))) or 0
+            done = 0
+            for batch in generate(n, seed, batch_size=batch_size,
+                                  patient_id_offset=patient_offset,
+                                  episode_id_offset=episode_offset):
+                _write_batch(conn, batch)
+                for table, attr in BATCH_ATTR.items():
+                    counts[table] += len(getattr(batch, attr))
+                done += len(batch.patients)
+                if progress is not None:
+                    progress(done, n)
             if conn.dialect.name == "postgresql":
                 _advance_sequences(conn)
-        for table, attr in BATCH_ATTR.items():
-            counts[table] += len(getattr(batch, attr))
-        done += len(batch.patients)
-        if progress is not None:
-            progress(done, n)
+            record_audit(conn, actor or cli_actor(), "registry.synth", "cohort", f"seed:{seed}",
+                         {"seed": seed, **counts})
+    except IntegrityError as exc:  # ids or pseudonyms another writer took meanwhile
+        raise WriteConflictError([Problem(
+            "(registry)", str(exc.orig).splitlines()[0][:120],
+            "a registry no other process writes patients to during the run",
+            "another writer stored clashing records meanwhile; nothing was written: run "
+            "the same seed again")], what="synthetic cohort (nothing written)") from None
     return counts
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from hipspine.models.registry_fields import ClinicalDate, PlainText, Pseudonym
 from hipspine.registry.tables import SETTINGS, SEXES, SIDES, TIMEPOINTS, TREATMENT_TYPES
 
 T = TypeVar("T")
@@ -16,20 +17,6 @@ SettingName = Literal[SETTINGS]  # type: ignore[valid-type]
 Side = Literal[SIDES]  # type: ignore[valid-type]
 Timepoint = Literal[TIMEPOINTS]  # type: ignore[valid-type]
 TreatmentType = Literal[TREATMENT_TYPES]  # type: ignore[valid-type]
-Pseudonym = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$",
-                                 description="site-chosen pseudonym: letters, digits, . _ -")]
-
-
-def _iso_date(value: Any) -> Any:
-    """Dates only as ISO text (2025-01-31): a bare number is not silently a date in 1970."""
-    if isinstance(value, dt.date):
-        return value
-    if not isinstance(value, str):
-        raise ValueError("a date as YYYY-MM-DD text")
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError("a date as YYYY-MM-DD text") from None
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -37,7 +24,8 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
-Day = Annotated[dt.date, BeforeValidator(_iso_date)]
+# One rule for pseudonyms and clinical dates (API, web forms, registry import).
+Day = ClinicalDate
 UtcDateTime = Annotated[dt.datetime, AfterValidator(_utc)]
 
 
@@ -100,7 +88,7 @@ class TreatmentCreate(_In):
     type: TreatmentType
     target: Literal["hip", "spine", "other"]
     side: Side | None = None
-    level: Annotated[str, Field(max_length=16)] | None = None
+    level: Annotated[PlainText, Field(max_length=16)] | None = None
     performed_on: Day
     episode_id: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = None
 
@@ -150,7 +138,7 @@ class AuditEventPublic(_Out):
 
 
 class TokenCreate(_In):
-    label: Annotated[str, Field(max_length=128)] | None = None
+    label: Annotated[PlainText, Field(max_length=128)] | None = None
 
 
 class TokenIssued(BaseModel):
@@ -166,7 +154,7 @@ class UserCreate(_In):
     username: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
     password: Annotated[str, Field(min_length=8, max_length=256)]
     role: Literal["clinician", "researcher", "admin"]
-    display_name: Annotated[str, Field(max_length=128)] | None = None
+    display_name: Annotated[PlainText, Field(max_length=128)] | None = None
 
 
 class UserPublic(_Out):

@@ -8,19 +8,26 @@ access here and write an audit event here, so no route can forget either.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
+import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import CursorResult, Select, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hipspine.errors import InputError, NotFoundError, PermissionDeniedError, Problem
+from hipspine.registry.audit import AuditActor, record_audit
 from hipspine.registry.tables import (
+    TIMEPOINTS,
     ApiToken,
     AuditEvent,
     Episode,
     Patient,
     PatientAssignment,
+    PatientLink,
     PromAdministration,
     StoredAssessment,
     StoredPlan,
@@ -60,8 +67,18 @@ def create_user(s: Session, username: str, password: str, role: str,
     user = User(username=username, password_hash=security.hash_password(password), role=role,
                 display_name=display_name)
     s.add(user)
-    s.flush()
+    _flush_unique(s, Problem("username", username, "a name not already taken",
+                             "another request registered it at the same time"), "user")
     return user
+
+
+def _flush_unique(s: Session, clash: Problem, what: str) -> None:
+    """Flush; a unique constraint that another request's commit won meanwhile (the check
+    before the insert saw nothing yet) is a 409 naming the clash, not a 500."""
+    try:
+        s.flush()
+    except IntegrityError:
+        raise ConflictError([clash], what=what) from None
 
 
 def authenticate(s: Session, username: str, password: str) -> User | None:
@@ -106,6 +123,9 @@ def assign(s: Session, actor: Actor, user_id: int, patient_id: int) -> None:
                                                       PatientAssignment.patient_id == patient_id))
     if exists is None:
         s.add(PatientAssignment(user_id=user_id, patient_id=patient_id))
+        _flush_unique(s, Problem("user_id", user_id, "a user not yet assigned to this patient",
+                                 "another request assigned them at the same time"),
+                      "assignment")
     audit(s, actor, "patient.assign", "patient", patient_id, {"user_id": user_id})
 
 
@@ -114,10 +134,8 @@ def assign(s: Session, actor: Actor, user_id: int, patient_id: int) -> None:
 def audit(s: Session, actor: Actor | None, action: str, resource_type: str | None = None,
           resource_id: int | str | None = None, detail: dict[str, Any] | None = None) -> None:
     """Record who did what to which resource (internal ids only, never identifiers)."""
-    s.add(AuditEvent(actor=actor.username if actor else None, role=actor.role if actor else None,
-                     action=action, resource_type=resource_type,
-                     resource_id=None if resource_id is None else str(resource_id),
-                     detail=detail))
+    record_audit(s, AuditActor(actor.username, actor.role) if actor else None, action,
+                 resource_type, resource_id, detail)
 
 
 def audit_events(s: Session, limit: int, offset: int, actor: str | None = None,
@@ -183,7 +201,8 @@ def create_patient(s: Session, actor: Actor, pseudonym: str, year_of_birth: int 
     patient = Patient(pseudonym=pseudonym, year_of_birth=year_of_birth, sex=sex,
                       synthetic=synthetic)
     s.add(patient)
-    s.flush()
+    _flush_unique(s, Problem("pseudonym", pseudonym, "a pseudonym not already registered",
+                             "another request registered it at the same time"), "patient")
     if actor.role == "clinician":
         s.add(PatientAssignment(user_id=actor.user_id, patient_id=patient.id))
     audit(s, actor, "patient.create", "patient", patient.id)
@@ -296,20 +315,6 @@ def create_prom(s: Session, actor: Actor, patient_id: int, **fields: Any) -> Pro
     return row
 
 
-def create_prom_by_patient_link(s: Session, patient_id: int, issued_by: str,
-                                **fields: Any) -> PromAdministration:
-    """A PROM the patient filled in through a signed link (the link is the permission)."""
-    patient = s.get(Patient, patient_id)
-    if patient is None:
-        raise NotFoundError("this questionnaire link no longer matches a patient")
-    row = PromAdministration(patient_id=patient_id, synthetic=patient.synthetic, **fields)
-    s.add(row)
-    s.flush()
-    s.add(AuditEvent(actor=f"patient link from {issued_by}"[:64], role="patient",
-                     action="prom.create", resource_type="prom", resource_id=str(row.id),
-                     detail={"instrument": row.instrument}))
-    return row
-
 
 def _episode_of(s: Session, patient_id: int, episode_id: int) -> Episode:
     episode = s.get(Episode, episode_id)
@@ -322,3 +327,246 @@ def _episode_of(s: Session, patient_id: int, episode_id: int) -> Episode:
 def _page(s: Session, q: Select[Any], limit: int, offset: int) -> tuple[list[Any], int]:
     total = s.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
     return list(s.scalars(q.limit(limit).offset(offset))), int(total)
+
+
+# ----------------------------------------------------------------------------- patient links
+#
+# A PROM link for a patient's phone (`/q/<token>`) is a random token shown once, when it is
+# issued; the registry keeps only its SHA-256 digest, with the patient, instrument, timepoint,
+# expiry, use and revocation. A link is the permission to submit one questionnaire, once:
+#
+# - single use: the submission marks the link used (used_at, prom_id) in the transaction
+#   that writes the PROM row, by a conditional UPDATE, so two submissions racing each other
+#   cannot both win;
+# - one answer per patient, instrument and timepoint: issuing a new link revokes the older
+#   open ones of the same patient, instrument and timepoint ("replaced"); once a link of
+#   theirs has been used, another is refused (409) and a submission through any other link
+#   of theirs is refused as already answered (the clinic can still enter a PROM itself);
+# - revocable by anyone who may see the patient (their clinicians, admins).
+#
+# Audit events name internal ids only, never the token, its digest or the pseudonym.
+
+LINK_STATUSES = ("open", "used", "expired", "revoked")
+_LINK_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,128}")
+_LINK_HOLDER = Actor(user_id=0, username="patient link", role="patient")  # audit only
+
+LINK_MESSAGES = {
+    "unknown": "This questionnaire link is not valid. Please check that you opened the "
+               "whole link from the clinic's message, or ask the clinic for a new one.",
+    "expired": "This questionnaire link has expired. Please ask the clinic for a new one.",
+    "used": "This questionnaire has already been answered, and the answers have reached "
+            "the clinic. There is nothing more to do: you can close this page.",
+    "revoked": "This questionnaire link has been withdrawn by the clinic (perhaps replaced "
+               "by a newer one). Please use the most recent link the clinic sent you, or "
+               "ask the clinic.",
+    "unavailable": "This questionnaire is not available as a patient link. Please ask the "
+                   "clinic.",
+}
+
+
+class LinkUnavailableError(NotFoundError):
+    """A patient link that cannot be used now. `reason` is "unknown" (no such link, or a
+    malformed token), "expired", "used", "revoked" or "unavailable" (the instrument's
+    wording may no longer be shipped); `link_id` is the link's id when it is known."""
+
+    def __init__(self, reason: str, link_id: int | None = None) -> None:
+        super().__init__(LINK_MESSAGES[reason])
+        self.reason = reason
+        self.link_id = link_id
+
+
+def _link_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def hash_link_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def link_status(link: PatientLink, now: dt.datetime | None = None) -> str:
+    """"used", "revoked", "expired" or "open" (in that order of precedence)."""
+    if link.used_at is not None:
+        return "used"
+    if link.revoked_at is not None:
+        return "revoked"
+    if link.expires_at <= (now or _link_now()):
+        return "expired"
+    return "open"
+
+
+def link_instruments() -> list[Any]:
+    """The instruments a patient link may carry: those whose licence lets hipspine ship the
+    item wording (the patient reads the questions on their own phone)."""
+    from hipspine.proms import list_instruments
+
+    return [i for i in list_instruments() if i.licence.item_wording_shipped]
+
+
+def link_instrument(instrument_id: str) -> Any:
+    """The instrument for a new patient link, or 422 naming the instruments allowed."""
+    allowed = "an instrument whose wording hipspine ships: " + ", ".join(
+        i.id for i in link_instruments())
+    from hipspine.proms import find_instrument
+
+    try:
+        inst = find_instrument(instrument_id)
+    except NotFoundError:
+        raise InputError.single("instrument", instrument_id, allowed,
+                                what="patient link") from None
+    if not inst.licence.item_wording_shipped:
+        raise InputError.single("instrument", instrument_id, allowed,
+                                "its wording is licensed: enter the responses from the "
+                                "official form instead", what="patient link")
+    return inst
+
+
+def _lock_patient_links(s: Session, patient_id: int) -> None:
+    """Serialise link changes of one patient (PostgreSQL row lock; SQLite has one writer)."""
+    s.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update())
+
+
+def _used_link(s: Session, patient_id: int, instrument: str, timepoint: str | None,
+               other_than: int | None = None) -> PatientLink | None:
+    q = select(PatientLink).where(PatientLink.patient_id == patient_id,
+                                  PatientLink.instrument == instrument,
+                                  PatientLink.timepoint == timepoint,
+                                  PatientLink.used_at.is_not(None))
+    if other_than is not None:
+        q = q.where(PatientLink.id != other_than)
+    return s.scalars(q.limit(1)).first()
+
+
+def issue_patient_link(s: Session, actor: Actor, patient_id: int, instrument: str,
+                       timepoint: str, *, days: int = 14) -> tuple[PatientLink, str]:
+    """A new link for the patient's phone and its token (show it once: only its digest is
+    stored). Older open links of the same patient, instrument and timepoint are revoked."""
+    get_patient(s, actor, patient_id)
+    inst = link_instrument(instrument)
+    if timepoint not in TIMEPOINTS:
+        raise InputError.single("timepoint", timepoint, "one of " + ", ".join(TIMEPOINTS),
+                                what="patient link")
+    if not 1 <= days <= 365:
+        raise InputError.single("days", days, "a number from 1 to 365", what="patient link")
+    _lock_patient_links(s, patient_id)
+    if _used_link(s, patient_id, inst.id, timepoint) is not None:
+        raise ConflictError([Problem(
+            "timepoint", timepoint, "a timepoint not yet answered through a link",
+            f"the patient has already answered {inst.id} at {timepoint} through a link; "
+            "enter another answer from the clinic's PROM form")], what="patient link")
+    now = _link_now()
+    token = secrets.token_urlsafe(32)
+    link = PatientLink(token_hash=hash_link_token(token), patient_id=patient_id,
+                       instrument=inst.id, timepoint=timepoint, issued_by=actor.username,
+                       created_at=now, expires_at=now + dt.timedelta(days=days))
+    s.add(link)
+    s.flush()
+    older = s.scalars(select(PatientLink).where(
+        PatientLink.patient_id == patient_id, PatientLink.instrument == inst.id,
+        PatientLink.timepoint == timepoint, PatientLink.id != link.id,
+        PatientLink.used_at.is_(None), PatientLink.revoked_at.is_(None),
+        PatientLink.expires_at > now)).all()
+    for old in older:
+        old.revoked_at, old.revoked_by = now, actor.username
+        audit(s, actor, "patient_link.revoke", "patient_link", old.id,
+              {"patient_id": patient_id, "replaced_by": link.id})
+    audit(s, actor, "patient_link.issue", "patient_link", link.id,
+          {"patient_id": patient_id, "instrument": inst.id, "timepoint": timepoint,
+           "days": days})
+    return link, token
+
+
+def patient_links(s: Session, actor: Actor, patient_id: int) -> list[PatientLink]:
+    """The patient's links, newest first (none of them holds its token)."""
+    get_patient(s, actor, patient_id)
+    audit(s, actor, "patient_link.list", "patient", patient_id)
+    return list(s.scalars(select(PatientLink).where(PatientLink.patient_id == patient_id)
+                          .order_by(PatientLink.created_at.desc(), PatientLink.id.desc())))
+
+
+def revoke_patient_link(s: Session, actor: Actor, link_id: int, *,
+                        patient_id: int | None = None) -> PatientLink:
+    """Withdraw a link (idempotent); a used link cannot be revoked (409: its answers are in
+    the record). 404 for a link of a patient the actor may not see, or of another patient
+    than `patient_id`."""
+    require_role(actor, "clinician", "admin")
+    link = s.get(PatientLink, link_id)
+    missing = NotFoundError(f"patient link {link_id} not found")
+    if link is None or (patient_id is not None and link.patient_id != patient_id):
+        raise missing
+    try:
+        get_patient(s, actor, link.patient_id)
+    except NotFoundError:
+        raise missing from None
+    _lock_patient_links(s, link.patient_id)
+    s.refresh(link)
+    status = link_status(link)
+    if status == "used":
+        raise ConflictError([Problem("link_id", link_id, "a link not yet used",
+                                     "the patient has already answered through this link")],
+                            what="patient link")
+    if status != "revoked":
+        link.revoked_at, link.revoked_by = _link_now(), actor.username
+        audit(s, actor, "patient_link.revoke", "patient_link", link.id,
+              {"patient_id": link.patient_id})
+    return link
+
+
+def link_by_token(s: Session, token: str) -> PatientLink:
+    """The open link a token names; `LinkUnavailableError` (a 404 or 410 for the patient)
+    when it is malformed, unknown, expired, used or revoked. The token is the permission:
+    no actor."""
+    if not _LINK_TOKEN.fullmatch(token):
+        raise LinkUnavailableError("unknown")
+    link = s.scalar(select(PatientLink).where(PatientLink.token_hash == hash_link_token(token)))
+    if link is None:
+        raise LinkUnavailableError("unknown")
+    status = link_status(link)
+    if status != "open":
+        raise LinkUnavailableError(status, link.id)
+    return link
+
+
+def submit_patient_link(s: Session, token: str, *, administered_on: dt.date,
+                        items: list[int | None], score: float | None,
+                        scores: dict[str, Any] | None,
+                        missing_items: int) -> PromAdministration:
+    """The PROM a patient submitted through a link: the link's patient, instrument and
+    timepoint; the link is marked used in the same transaction (refused if it was used,
+    revoked or expired meanwhile, or if another link of the same patient, instrument and
+    timepoint was used first)."""
+    link = link_by_token(s, token)
+    _lock_patient_links(s, link.patient_id)
+    patient = s.get(Patient, link.patient_id)
+    if patient is None:
+        raise LinkUnavailableError("unknown", link.id)
+    row = PromAdministration(patient_id=patient.id, synthetic=patient.synthetic,
+                             instrument=link.instrument, timepoint=link.timepoint,
+                             administered_on=administered_on, items=items, score=score,
+                             scores=scores, missing_items=missing_items)
+    s.add(row)
+    s.flush()  # from here the writer holds the registry (SQLite) or the patient row (PG)
+    if _used_link(s, link.patient_id, link.instrument, link.timepoint, other_than=link.id):
+        raise LinkUnavailableError("used", link.id)
+    now = _link_now()
+    claimed = cast(CursorResult[Any], s.execute(
+        update(PatientLink)
+        .where(PatientLink.id == link.id, PatientLink.used_at.is_(None),
+               PatientLink.revoked_at.is_(None), PatientLink.expires_at > now)
+        .values(used_at=now, prom_id=row.id)
+        .execution_options(synchronize_session=False)))
+    if claimed.rowcount != 1:
+        s.refresh(link)
+        status = link_status(link, now)
+        raise LinkUnavailableError("used" if status == "open" else status, link.id)
+    s.refresh(link)
+    audit(s, _LINK_HOLDER, "prom.create", "prom", row.id,
+          {"instrument": row.instrument, "link_id": link.id})
+    audit(s, _LINK_HOLDER, "patient_link.use", "patient_link", link.id,
+          {"patient_id": link.patient_id, "prom_id": row.id})
+    return row
+
+
+def audit_link_refusal(s: Session, reason: str, link_id: int | None, method: str) -> None:
+    """Record a refused use of a link (in its own transaction: the request's rolled back)."""
+    audit(s, _LINK_HOLDER, "patient_link.refused", "patient_link", link_id,
+          {"reason": reason, "method": method})
