@@ -23,6 +23,15 @@ from hipspine.web.request_policy import request_json
 
 log = logging.getLogger("hipspine.ehr.cds")
 
+# What a CDS call may answer besides 200 (documented for clients and the schemathesis run).
+CALL_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "The EHR's JWT is missing, invalid, expired, replayed or for "
+                         "another audience (empty body, as the specification advises)"},
+    412: {"description": "Prefetch keys missing and the FHIR server could not be queried"},
+    413: {"description": "The request body is larger than the configured limit"},
+    422: {"description": "Not a valid CDS Hooks request: each problem names the field"},
+}
+
 SERVICE_ID = "hipspine-consider"
 PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
@@ -99,7 +108,7 @@ def create_cds_router(settings_or_config: Any = None, *,
         """CDS Hooks discovery: the services this server offers."""
         return {"services": [SERVICE]}
 
-    @router.post(f"/cds-services/{SERVICE_ID}", response_model=None)
+    @router.post(f"/cds-services/{SERVICE_ID}", response_model=None, responses=CALL_ERRORS)
     async def consider(request: Request) -> JSONResponse:
         """patient-view: cards suggesting hip-spine syndrome, or no cards."""
         # off the event loop: a key set may have to be fetched from the EHR
@@ -147,7 +156,8 @@ def create_cds_router(settings_or_config: Any = None, *,
         # encoder (same bytes).
         return JSONResponse({"cards": cards})
 
-    @router.post(f"/cds-services/{SERVICE_ID}/feedback", response_model=None)
+    @router.post(f"/cds-services/{SERVICE_ID}/feedback", response_model=None,
+                 responses=CALL_ERRORS)
     async def feedback(request: Request) -> JSONResponse | dict[str, Any]:
         """Record what the clinician did with our cards (accepted / overridden)."""
         refused = await run_in_threadpool(check, request,
