@@ -1,4 +1,5 @@
-"""Registry API: patients, episodes, treatments, PROMs, study summaries, audit, tokens.
+"""Registry API: patients, episodes, treatments, PROMs, patient links, study summaries,
+audit, tokens.
 
 Lists take `limit`/`offset` and filters and answer `{items, total, limit, offset}`.
 Clinicians see only patients assigned to them (others answer 404, as if absent);
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from hipspine.models import Case
 from hipspine.web import services, store
@@ -30,12 +32,14 @@ from hipspine.web.schemas import (
     PromPublic,
     Sex,
     StoredAssessmentPublic,
+    Timepoint,
     TokenCreate,
     TokenIssued,
     TreatmentCreate,
     TreatmentPublic,
     UserCreate,
     UserPublic,
+    UtcDateTime,
 )
 from hipspine.web.store import Actor
 
@@ -183,6 +187,88 @@ def submit_prom(request: Request, patient_id: PatientId, body: PromCreate,
                                 missing_items=scored.missing_items,
                                 episode_id=body.episode_id)
         return PromPublic.model_validate(row)
+
+
+# ----------------------------------------------------------------------------- patient links
+# PROM links for a patient's phone (`/q/<token>`), from the same store as the patient page:
+# PROM follow-up scheduling, planned for later, will issue links from it too.
+
+LinkId = Annotated[int, Path(ge=1, le=2_147_483_647, description="patient link id")]
+LinkStatus = Literal["open", "used", "expired", "revoked"]
+
+
+class PatientLinkCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    instrument: Annotated[str, Field(min_length=1, max_length=32,
+                                     description="an instrument whose wording hipspine "
+                                                 "ships (e.g. nrs_leg)")]
+    timepoint: Timepoint
+    days: Annotated[int, Field(ge=1, le=365)] | None = Field(
+        default=None, description="days until it expires; default: the server's setting")
+
+
+class PatientLinkPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    patient_id: int
+    instrument: str
+    timepoint: str | None
+    issued_by: str
+    created_at: UtcDateTime
+    expires_at: UtcDateTime
+    used_at: UtcDateTime | None
+    prom_id: int | None
+    revoked_at: UtcDateTime | None
+    revoked_by: str | None
+    status: LinkStatus
+
+
+class PatientLinkIssued(PatientLinkPublic):
+    token: str = Field(description="shown once; only its hash is stored")
+    url: str = Field(description="the link for the patient's phone (shown once)")
+
+
+def _link_public(link: Any, **extra: Any) -> dict[str, Any]:
+    fields = {name: getattr(link, name) for name in PatientLinkPublic.model_fields
+              if name != "status"}
+    return {**fields, "status": store.link_status(link), **extra}
+
+
+@router.post("/patients/{patient_id}/links", response_model=PatientLinkIssued,
+             status_code=201, tags=["patient links"], responses=ERRORS,
+             summary="Issue a PROM link for the patient's phone (its URL is shown once)")
+def issue_patient_link(request: Request, patient_id: PatientId, body: PatientLinkCreate,
+                       actor: Actor = Depends(current_actor)) -> Any:
+    from hipspine.web.routes.patient_link import link_url
+
+    days = body.days or request.app.state.settings.patient_link_days
+    with transaction(request) as s:
+        link, token = store.issue_patient_link(s, actor, patient_id, body.instrument,
+                                               body.timepoint, days=days)
+        return PatientLinkIssued.model_validate(
+            _link_public(link, token=token, url=link_url(request, token)))
+
+
+@router.get("/patients/{patient_id}/links", response_model=list[PatientLinkPublic],
+            tags=["patient links"], responses=ERRORS,
+            summary="The patient's PROM links, newest first (without their tokens)")
+def list_patient_links(request: Request, patient_id: PatientId,
+                       actor: Actor = Depends(current_actor)) -> Any:
+    with transaction(request) as s:
+        return [PatientLinkPublic.model_validate(_link_public(link))
+                for link in store.patient_links(s, actor, patient_id)]
+
+
+@router.post("/patients/{patient_id}/links/{link_id}/revoke",
+             response_model=PatientLinkPublic, tags=["patient links"], responses=ERRORS,
+             summary="Revoke a PROM link (idempotent; 409 once it has been used)")
+def revoke_patient_link(request: Request, patient_id: PatientId, link_id: LinkId,
+                        actor: Actor = Depends(current_actor)) -> Any:
+    with transaction(request) as s:
+        link = store.revoke_patient_link(s, actor, link_id, patient_id=patient_id)
+        return PatientLinkPublic.model_validate(_link_public(link))
 
 
 @router.get("/studies/summary", tags=["studies"], responses=ERRORS,

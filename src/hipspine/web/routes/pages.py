@@ -21,6 +21,7 @@ from hipspine.models.validation import loads_strict
 from hipspine.web import intake, services, store
 from hipspine.web.deps import check_form_csrf, page_actor, transaction
 from hipspine.web.plots import Point, prom_trajectory
+from hipspine.web.routes.patient_link import link_form_context, link_rows
 from hipspine.web.schemas import PatientCreate, PromCreate
 from hipspine.web.templating import render
 
@@ -231,6 +232,7 @@ def patient_page(request: Request, patient_id: PatientId) -> Response:
         episodes = store.list_episodes(s, actor, patient_id)
         treatments = store.list_treatments(s, actor, patient_id)
         proms = store.list_proms(s, actor, patient_id)
+        links = link_rows(store.patient_links(s, actor, patient_id))
         assessments = store.assessments_for(s, patient_id)
         plans = store.plans_for(s, patient_id)
         info = {"id": patient.id, "pseudonym": patient.pseudonym, "sex": patient.sex,
@@ -267,17 +269,14 @@ def patient_page(request: Request, patient_id: PatientId) -> Response:
         plots.append(prom_trajectory(inst.name if inst else inst_id, points, float(lo),
                                      float(hi), mcid,
                                      bool(inst.higher_is_better) if inst else False, label))
-    from hipspine.web.routes.patient_link import make_link
-
-    instruments = [{"id": i.id, "name": i.name, "wording": i.licence.item_wording_shipped,
-                    "link": make_link(request, patient_id, i.id, actor.username)
-                    if i.licence.item_wording_shipped else None}
+    instruments = [{"id": i.id, "name": i.name, "wording": i.licence.item_wording_shipped}
                    for i in table.values()]
     return render(request, "patient.html", {
         "patient": info, "episodes": episodes, "events": events, "plots": plots,
         "latest": latest, "latest_plan": latest_plan, "verdict_text": VERDICT_TEXT,
         "instruments": instruments, "treatment_types": _treatment_types(),
         "today": dt.date.today().isoformat(), "errors": {},
+        "links": links, **link_form_context(),
     })
 
 
