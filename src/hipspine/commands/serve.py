@@ -56,19 +56,23 @@ def register(app: typer.Typer) -> None:
 
 def _serve(settings: Any, host: str, port: int, workers: int) -> None:
     """One process, or `workers` processes (see `hipspine.web.server`). Several workers share
-    what must be shared: the settings object (its session-signing key too, so a session
-    cookie is good on every worker), the registry, and the CDS `jti` replay store (a SQLite
-    file; a temporary one unless HIPSPINE_CDS_REPLAY_DB names one). Failed log-ins are
-    counted per worker, so each worker allows its share of the limit and all of them together
-    never more than `login_max_attempts`."""
+    what must be shared: the settings object (its signing key too, so a pre-session CSRF
+    cookie is good on every worker), the registry (which holds the sessions), and the CDS
+    `jti` replay store (the registry's table with PostgreSQL, else a SQLite file: a temporary
+    one unless HIPSPINE_CDS_REPLAY_DB names one). Failed log-ins are counted per worker, so
+    each worker allows its share of each limit and all of them together never more.
+
+    uvicorn's own X-Forwarded-For handling is off (`hipspine.web.server`): the app believes
+    the header only from HIPSPINE_TRUSTED_PROXIES."""
     import os
     import tempfile
 
     from hipspine.web.server import AppTarget, ServeOptions, run
 
-    shared = {"login_max_attempts": max(1, settings.login_max_attempts // workers)}
+    shared = {name: max(1, getattr(settings, name) // workers)
+              for name in ("login_max_attempts", "login_max_per_user", "login_max_per_address")}
     options = ServeOptions(host=host, port=port, workers=workers,
-                           uvicorn={"log_level": "info"})
+                           uvicorn={"log_level": "info", "proxy_headers": False})
     target = AppTarget("hipspine.web.app:create_app", (settings.model_copy(update=shared),))
     with tempfile.TemporaryDirectory(prefix="hipspine-serve-") as scratch:
         own_store = workers > 1 and not os.environ.get("HIPSPINE_CDS_REPLAY_DB")

@@ -14,19 +14,18 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hipspine.version import ENGINE_VERSION
 from hipspine.web import logfilter
 from hipspine.web.errors import install_error_handlers
 from hipspine.web.request_policy import RequestPolicy
-from hipspine.web.security import LoginRateLimiter
+from hipspine.web.security import LoginRateLimiter, parse_trusted_proxies
 from hipspine.web.services import ServiceUnavailableError
+from hipspine.web.sessions import SessionCookies
 from hipspine.web.settings import WebSettings
 
 STATIC_DIR = Path(__file__).with_name("static")
-SESSION_COOKIE = "hipspine_session"
 
 
 def create_app(settings: WebSettings | None = None, engine: Any | None = None) -> FastAPI:
@@ -40,6 +39,7 @@ def create_app(settings: WebSettings | None = None, engine: Any | None = None) -
         pages,
         patient_link,
         research,
+        tokens,
         tools,
     )
 
@@ -57,11 +57,13 @@ def create_app(settings: WebSettings | None = None, engine: Any | None = None) -
     app.state.settings = settings
     app.state.engine = engine if engine is not None else get_engine(settings.database_url)
     app.state.warm_up = _warm_up
-    app.state.login_limiter = LoginRateLimiter(settings.login_max_attempts,
-                                               settings.login_window_s)
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
-                       session_cookie=SESSION_COOKIE, max_age=settings.session_max_age_s,
-                       same_site="lax", https_only=settings.cookie_secure)
+    app.state.login_limiter = LoginRateLimiter(
+        settings.login_max_attempts, settings.login_window_s,
+        max_per_user=settings.login_max_per_user,
+        max_per_address=settings.login_max_per_address)
+    app.state.trusted_proxies = parse_trusted_proxies(settings.trusted_proxies)
+    # Server-side sessions (hipspine.web.sessions): the cookie holds a random id only.
+    app.add_middleware(SessionCookies)
     install_error_handlers(app)
 
     app.add_middleware(RequestPolicy, max_body_bytes=settings.max_body_bytes)
@@ -84,7 +86,7 @@ def create_app(settings: WebSettings | None = None, engine: Any | None = None) -
             swagger_favicon_url="/static/swagger/favicon-32x32.png",
         )
 
-    for module in (api_clinical, api_registry, auth, pages, tools, admin, research,
+    for module in (api_clinical, api_registry, tokens, auth, pages, tools, admin, research,
                    patient_link):
         app.include_router(module.router)
     _mount_cds(app)
@@ -106,10 +108,11 @@ def _warm_up() -> None:
 
 
 def _mount_cds(app: FastAPI) -> None:
-    """CDS Hooks (discovery, hipspine-consider, feedback), configured from HIPSPINE_CDS_*."""
+    """CDS Hooks (discovery, hipspine-consider, feedback), configured from HIPSPINE_CDS_*;
+    with a PostgreSQL registry, accepted token ids are shared through its table cds_jti."""
     from hipspine.ehr.cds import create_cds_router
 
-    app.include_router(create_cds_router())
+    app.include_router(create_cds_router(registry_engine=app.state.engine))
 
 
 class SafetyHeaders:

@@ -69,6 +69,12 @@ class ServeOptions:
     workers: int = 1
     uvicorn: dict[str, Any] = field(default_factory=dict)  # log_level, backlog, ...
 
+    def uvicorn_options(self) -> dict[str, Any]:
+        """uvicorn's settings; its proxy-header handling is off unless asked for: by default
+        it believes X-Forwarded-For from 127.0.0.1, so any local process could choose its
+        own address. The app reads the header itself, from HIPSPINE_TRUSTED_PROXIES only."""
+        return {"proxy_headers": False} | self.uvicorn
+
 
 def reuse_port_balances() -> bool:
     """True where SO_REUSEPORT spreads connections across listeners (Linux 3.9 and later)."""
@@ -81,7 +87,7 @@ def run(target: AppTarget, options: ServeOptions) -> None:
 
     if options.workers <= 1:
         uvicorn.run(ready(target.build()), host=options.host, port=options.port,
-                    **options.uvicorn)
+                    **options.uvicorn_options())
         return
     if not reuse_port_balances():
         raise ServerError("several workers need Linux (SO_REUSEPORT); here run one worker "
@@ -142,7 +148,7 @@ def _worker(target: AppTarget, options: ServeOptions) -> None:
                   options.port, exc.strerror)
         sys.exit(PORT_TAKEN_EXIT if exc.errno == errno.EADDRINUSE else 1)
     config = uvicorn.Config(ready(target.build()), host=options.host, port=options.port,
-                            **options.uvicorn)
+                            **options.uvicorn_options())
     uvicorn.Server(config).run(sockets=[sock])
 
 

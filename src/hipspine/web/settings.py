@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,3 +38,25 @@ class WebSettings(BaseSettings):
         "default holds a case with more than 1 MB of notes and reports.")
     patient_link_days: int = Field(default=14, ge=1, le=365,
                                    description="How long a PROM link for a patient's phone works.")
+    api_token_days: int = Field(
+        default=90, ge=1, le=3650,
+        description="Longest lifetime of an API token, in days (also the default; issuance "
+        "may ask for fewer). A token from before expiry existed counts from its creation.")
+    login_max_per_user: int = Field(
+        default=10, ge=1, description="Failed log-ins allowed for one user name from all "
+        "addresses together per login_window_s (against guessing from many addresses).")
+    login_max_per_address: int = Field(
+        default=20, ge=1, description="Failed log-ins allowed from one client address for all "
+        "user names together per login_window_s (against spraying many user names).")
+    trusted_proxies: str = Field(
+        default="", description="Comma-separated addresses or CIDR networks of the reverse "
+        "proxies in front of the app. X-Forwarded-For is believed only when the connection "
+        "comes from one of them; default none: the connecting address is the client's.")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        from hipspine.web.security import parse_trusted_proxies
+
+        parse_trusted_proxies(value)  # a wrong entry stops start-up, naming it
+        return value

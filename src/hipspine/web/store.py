@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, func, select, update
+from sqlalchemy import CursorResult, Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from hipspine.registry.tables import (
     StoredPlan,
     Treatment,
     User,
+    WebSession,
 )
 from hipspine.web import security
 from hipspine.web.errors import ConflictError
@@ -97,17 +98,146 @@ def user_by_id(s: Session, user_id: int) -> User | None:
     return user if user is not None and user.active else None
 
 
-def user_by_token(s: Session, token: str) -> User | None:
-    row = s.scalar(select(ApiToken).where(ApiToken.token_hash == security.hash_api_token(token),
-                                          ApiToken.revoked_at.is_(None)))
-    return user_by_id(s, row.user_id) if row is not None else None
+def _utcnow() -> dt.datetime:
+    """Naive UTC, as the registry stores every time."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def issue_token(s: Session, actor: Actor, label: str | None) -> str:
+# API tokens expire; a token made before expiry existed counts from its creation.
+DEFAULT_TOKEN_DAYS = 90
+
+
+def token_expiry(row: ApiToken, max_days: int = DEFAULT_TOKEN_DAYS) -> dt.datetime:
+    return row.expires_at or row.created_at + dt.timedelta(days=max_days)
+
+
+def token_active(row: ApiToken, max_days: int = DEFAULT_TOKEN_DAYS,
+                 now: dt.datetime | None = None) -> bool:
+    return row.revoked_at is None and token_expiry(row, max_days) > (now or _utcnow())
+
+
+def user_by_token(s: Session, token: str, max_days: int = DEFAULT_TOKEN_DAYS,
+                  now: dt.datetime | None = None) -> User | None:
+    """The active user a token belongs to; None when the token is unknown, revoked or
+    expired, or its user is deactivated."""
+    row = s.scalar(select(ApiToken).where(ApiToken.token_hash == security.hash_api_token(token)))
+    if row is None or not token_active(row, max_days, now):
+        return None
+    return user_by_id(s, row.user_id)
+
+
+def issue_api_token(s: Session, actor: Actor | None, label: str | None,
+                    lifetime_days: int | None = None, *, user_id: int | None = None,
+                    max_days: int = DEFAULT_TOKEN_DAYS) -> tuple[str, ApiToken]:
+    """A new token for `user_id` (default: the actor), valid `lifetime_days` (default and
+    most: `max_days`). Returns the token, shown once, and its row (which holds its hash).
+    `actor` None is the command line (an operator with the registry in hand)."""
+    owner = user_id if user_id is not None else (actor.user_id if actor else None)
+    if owner is None or user_by_id(s, owner) is None:
+        raise NotFoundError(f"user {owner} not found or deactivated")
+    days = max_days if lifetime_days is None else lifetime_days
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= max_days:
+        raise InputError.single("expires_in_days", lifetime_days, f"1 to {max_days} days",
+                                what="API token")
     token = security.new_api_token()
-    s.add(ApiToken(user_id=actor.user_id, token_hash=security.hash_api_token(token), label=label))
-    audit(s, actor, "token.create", "user", actor.user_id)
-    return token
+    now = _utcnow()
+    row = ApiToken(user_id=owner, token_hash=security.hash_api_token(token), label=label,
+                   created_at=now, expires_at=now + dt.timedelta(days=days))
+    s.add(row)
+    s.flush()
+    detail: dict[str, Any] = {"user_id": owner, "days": days}
+    if actor is None:
+        detail["via"] = "command line"
+    audit(s, actor, "token.create", "api_token", row.id, detail)
+    return token, row
+
+
+def issue_token(s: Session, actor: Actor, label: str | None,
+                lifetime_days: int | None = None, *, max_days: int = DEFAULT_TOKEN_DAYS) -> str:
+    """A new token for the actor (shown once)."""
+    return issue_api_token(s, actor, label, lifetime_days, max_days=max_days)[0]
+
+
+def list_tokens(s: Session, actor: Actor | None, user_id: int | None = None,
+                every_user: bool = False) -> list[ApiToken]:
+    """The actor's own tokens; an admin (or the command line, `actor` None) may name another
+    user or ask for every user's. Rows hold the hash, never the token."""
+    q = select(ApiToken)
+    if every_user or (user_id is not None and (actor is None or user_id != actor.user_id)):
+        if actor is not None:
+            require_role(actor, "admin")
+        if not every_user:
+            q = q.where(ApiToken.user_id == user_id)
+    else:
+        if actor is None:
+            raise InputError.single("user", None, "a user, or every user", what="token list")
+        q = q.where(ApiToken.user_id == actor.user_id)
+    return list(s.scalars(q.order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def revoke_token(s: Session, actor: Actor | None, token_id: int) -> ApiToken:
+    """Revoke a token: its owner, or an admin, or the command line (`actor` None). Another
+    user's token answers 404, as if absent. Revoking twice changes nothing."""
+    row = s.get(ApiToken, token_id)
+    if row is None or (actor is not None and actor.role != "admin"
+                       and row.user_id != actor.user_id):
+        raise NotFoundError(f"API token {token_id} not found")
+    if row.revoked_at is None:
+        row.revoked_at = _utcnow()
+        detail: dict[str, Any] = {"user_id": row.user_id}
+        if actor is None:
+            detail["via"] = "command line"
+        audit(s, actor, "token.revoke", "api_token", row.id, detail)
+    return row
+
+
+# ----------------------------------------------------------------------------- web sessions
+
+def start_session(s: Session, user: User, max_age_s: int) -> tuple[str, WebSession]:
+    """A new server-side session for a user who has just signed in: returns the id for the
+    cookie (stored only as its SHA-256) and the row, which holds a fresh CSRF token. Sessions
+    past their time are deleted here."""
+    now = _utcnow()
+    s.execute(delete(WebSession).where(WebSession.expires_at < now))
+    session_id = security.new_session_id()
+    row = WebSession(session_hash=security.hash_session_id(session_id), user_id=user.id,
+                     csrf=security.new_csrf_token(), created_at=now,
+                     expires_at=now + dt.timedelta(seconds=max_age_s))
+    s.add(row)
+    s.flush()
+    return session_id, row
+
+
+def session_by_id(s: Session, session_id: str) -> tuple[WebSession, User] | None:
+    """The session and its user while the session lasts: not ended, not expired, and the
+    user still active."""
+    found = s.execute(
+        select(WebSession, User).join(User, User.id == WebSession.user_id).where(
+            WebSession.session_hash == security.hash_session_id(session_id),
+            WebSession.ended_at.is_(None), WebSession.expires_at > _utcnow(),
+            User.active.is_(True))).first()
+    return (found[0], found[1]) if found is not None else None
+
+
+def end_session(s: Session, session_id: str) -> WebSession | None:
+    """Log-out: the session ends now (its cookie is refused from here on)."""
+    row = s.scalar(select(WebSession).where(
+        WebSession.session_hash == security.hash_session_id(session_id),
+        WebSession.ended_at.is_(None)))
+    if row is not None:
+        row.ended_at = _utcnow()
+    return row
+
+
+def end_user_sessions(s: Session, user_id: int) -> int:
+    """End every session of a user (e.g. a stolen laptop); returns how many were open."""
+    rows = list(s.scalars(select(WebSession).where(WebSession.user_id == user_id,
+                                                  WebSession.ended_at.is_(None),
+                                                  WebSession.expires_at > _utcnow())))
+    now = _utcnow()
+    for row in rows:
+        row.ended_at = now
+    return len(rows)
 
 
 def list_users(s: Session) -> list[User]:

@@ -1,5 +1,5 @@
 """Registry API: patients, episodes, treatments, PROMs, patient links, study summaries,
-audit, tokens.
+audit. (API tokens: `hipspine.web.routes.tokens`.)
 
 Lists take `limit`/`offset` and filters and answer `{items, total, limit, offset}`.
 Clinicians see only patients assigned to them (others answer 404, as if absent);
@@ -33,8 +33,6 @@ from hipspine.web.schemas import (
     Sex,
     StoredAssessmentPublic,
     Timepoint,
-    TokenCreate,
-    TokenIssued,
     TreatmentCreate,
     TreatmentPublic,
     UserCreate,
@@ -310,14 +308,6 @@ def audit_csv(request: Request, actor: Actor = Depends(current_actor)) -> Respon
         store.audit(s, actor, "audit.export", "audit", None, {"rows": len(rows)})
     return Response(out.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
-
-
-@router.post("/tokens", response_model=TokenIssued, status_code=201, tags=["accounts"],
-             responses=ERRORS, summary="Issue an API token for yourself (shown once)")
-def issue_token(request: Request, body: TokenCreate,
-                actor: Actor = Depends(current_actor)) -> Any:
-    with transaction(request) as s:
-        return TokenIssued(token=store.issue_token(s, actor, body.label), label=body.label)
 
 
 @router.get("/users", response_model=list[UserPublic], tags=["accounts"], responses=ERRORS)

@@ -1,4 +1,11 @@
-"""Sign in and out. Failed log-ins are rate limited per username and client address."""
+"""Sign in and out.
+
+Failed log-ins are rate limited per user name and client address, per user name from every
+address, and per address for every user name (`security.LoginRateLimiter`); the client's
+address is the connecting peer's unless that peer is a trusted proxy. Signing in starts a
+server-side session (a new id and CSRF token, the previous session of this browser ended);
+signing out ends it in the registry, so the cookie is refused from then on, and is audited.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from hipspine.web import security, store
-from hipspine.web.deps import check_form_csrf, transaction
+from hipspine.web import security, sessions, store
+from hipspine.web.deps import (
+    browser_session,
+    check_form_csrf,
+    client_address,
+    forget_cached_session,
+    transaction,
+)
 from hipspine.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -20,7 +33,7 @@ HOME_BY_ROLE = {"clinician": "/", "researcher": "/research", "admin": "/admin"}
 
 def _safe_next(target: str | None) -> str | None:
     """Only same-site paths: an open redirect would help phishing."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return None
 
@@ -39,7 +52,7 @@ def login(request: Request, username: Annotated[str, Form(max_length=64)],
           next_path: Annotated[str, Form(alias="next", max_length=500)] = "") -> Response:
     check_form_csrf(request, csrf_token)
     limiter: security.LoginRateLimiter = request.app.state.login_limiter
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     wait = limiter.retry_after(username, address)
     if wait > 0:
         log.warning("login rate limited")
@@ -47,12 +60,17 @@ def login(request: Request, username: Annotated[str, Form(max_length=64)],
                       {"next": next_path, "error": f"Too many failed attempts. Try again in "
                                              f"{int(wait) + 1} seconds."},
                       status_code=429)
+    previous = browser_session(request)
     with transaction(request) as s:
         user = store.authenticate(s, username, password)
         if user is None:
             limiter.record_failure(username, address)
             store.audit(s, None, "login.failed", "user", None)
         else:
+            if previous is not None:  # one browser, one session: the old one ends here
+                store.end_session(s, previous.session_id)
+            session_id, _row = store.start_session(s, user,
+                                                   request.app.state.settings.session_max_age_s)
             actor = store.Actor(user.id, user.username, user.role)
             store.audit(s, actor, "login", "user", user.id)
     if user is None:
@@ -60,9 +78,8 @@ def login(request: Request, username: Annotated[str, Form(max_length=64)],
                       {"next": next_path, "error": "Unknown username or wrong password."},
                       status_code=401)
     limiter.reset(username, address)
-    request.session.clear()
-    request.session["uid"] = user.id
-    request.session["csrf"] = security.new_csrf_token()
+    forget_cached_session(request)
+    sessions.set_session_cookie(request, session_id)
     target = _safe_next(next_path) or HOME_BY_ROLE.get(user.role, "/")
     return RedirectResponse(target, status_code=303)
 
@@ -70,5 +87,11 @@ def login(request: Request, username: Annotated[str, Form(max_length=64)],
 @router.post("/logout")
 def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
     check_form_csrf(request, csrf_token)
-    request.session.clear()
+    current = browser_session(request)
+    if current is not None:
+        with transaction(request) as s:
+            store.end_session(s, current.session_id)
+            store.audit(s, current.actor, "logout", "user", current.actor.user_id)
+    forget_cached_session(request)
+    sessions.clear_session_cookie(request)
     return RedirectResponse("/login", status_code=303)
