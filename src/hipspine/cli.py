@@ -26,7 +26,7 @@ app = typer.Typer(
 # Each module exposes `register(app)` and imports its heavy libraries only when run.
 COMMAND_MODULES = (
     "assess", "knowledge", "schema", "plan", "spinopelvic", "prom", "registry",
-    "synth", "report", "serve", "fhir", "nlp", "screen", "eval",
+    "synth", "report", "serve", "fhir", "nlp", "screen", "eval", "users",
 )
 
 for _name in COMMAND_MODULES:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hipspine.errors import InputError, NotFoundError, PermissionDeniedError, Problem
-from hipspine.registry.audit import AuditActor, record_audit
+from hipspine.registry.audit import AuditActor, cli_actor, record_audit
 from hipspine.registry.tables import (
     TIMEPOINTS,
     ApiToken,
@@ -145,10 +145,8 @@ def issue_api_token(s: Session, actor: Actor | None, label: str | None,
                    created_at=now, expires_at=now + dt.timedelta(days=days))
     s.add(row)
     s.flush()
-    detail: dict[str, Any] = {"user_id": owner, "days": days}
-    if actor is None:
-        detail["via"] = "command line"
-    audit(s, actor, "token.create", "api_token", row.id, detail)
+    _audit_account(s, actor, "token.create", "api_token", row.id,
+                   {"user_id": owner, "days": days})
     return token, row
 
 
@@ -184,11 +182,17 @@ def revoke_token(s: Session, actor: Actor | None, token_id: int) -> ApiToken:
         raise NotFoundError(f"API token {token_id} not found")
     if row.revoked_at is None:
         row.revoked_at = _utcnow()
-        detail: dict[str, Any] = {"user_id": row.user_id}
-        if actor is None:
-            detail["via"] = "command line"
-        audit(s, actor, "token.revoke", "api_token", row.id, detail)
+        _audit_account(s, actor, "token.revoke", "api_token", row.id, {"user_id": row.user_id})
     return row
+
+
+def _audit_account(s: Session, actor: Actor | None, action: str, resource_type: str,
+                   resource_id: int, detail: dict[str, Any]) -> None:
+    """Audited as the web user, or as `cli:<OS user>` for the command line (`actor` None)."""
+    if actor is None:
+        record_audit(s, cli_actor(), action, resource_type, resource_id, detail)
+    else:
+        audit(s, actor, action, resource_type, resource_id, detail)
 
 
 # ----------------------------------------------------------------------------- web sessions
@@ -229,14 +233,18 @@ def end_session(s: Session, session_id: str) -> WebSession | None:
     return row
 
 
-def end_user_sessions(s: Session, user_id: int) -> int:
-    """End every session of a user (e.g. a stolen laptop); returns how many were open."""
+def end_user_sessions(s: Session, actor: Actor | None, user_id: int) -> int:
+    """End every session of a user (a lost laptop, a leaving colleague): an admin, or the
+    command line (`actor` None). Returns how many were open; audited."""
+    if actor is not None:
+        require_role(actor, "admin")
+    now = _utcnow()
     rows = list(s.scalars(select(WebSession).where(WebSession.user_id == user_id,
                                                   WebSession.ended_at.is_(None),
-                                                  WebSession.expires_at > _utcnow())))
-    now = _utcnow()
+                                                  WebSession.expires_at > now)))
     for row in rows:
         row.ended_at = now
+    _audit_account(s, actor, "session.end_all", "user", user_id, {"sessions": len(rows)})
     return len(rows)
 
 
