@@ -23,7 +23,8 @@ class WebSettings(BaseSettings):
     )
     secret_key: str = Field(
         default_factory=lambda: secrets.token_urlsafe(32),
-        description="Signs session cookies. Set it so sessions survive a restart.",
+        description="Signs the anonymous visitor's CSRF cookie (sessions themselves are "
+        "server-side). Set it so open forms survive a restart.",
     )
     cookie_secure: bool = Field(
         default=False, description="Send the session cookie over HTTPS only (set behind TLS)."
