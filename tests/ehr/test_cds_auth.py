@@ -514,3 +514,31 @@ def test_replay_store_choice() -> None:
     assert isinstance(replay_store_for(None, sqlite_engine), MemoryReplayStore)
     assert isinstance(replay_store_for("/tmp/x.db", sqlite_engine), SqliteReplayStore)
     assert isinstance(replay_store_for(None), MemoryReplayStore)
+
+
+@pytest.mark.postgres
+def test_the_web_app_on_a_postgres_registry_shares_replays(
+        ehr: Ehr, pg_registry: Any, postgres_url: str, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Any) -> None:
+    """`create_app` wires the registry store: two app servers (separate engines, each with
+    its own SQLite replay file as `hipspine serve --workers` would set) refuse each other's
+    replays."""
+    from hipspine.registry import get_engine
+    from hipspine.web.app import create_app
+    from hipspine.web.settings import WebSettings
+
+    monkeypatch.setenv("HIPSPINE_CDS_ISSUERS", json.dumps([{"iss": ISS, "jwks": ehr.jwks}]))
+    monkeypatch.setenv("HIPSPINE_CDS_BASE_URL", "http://testserver")
+    engines, servers = [], []
+    try:
+        for n in range(2):
+            monkeypatch.setenv("HIPSPINE_CDS_REPLAY_DB", str(tmp_path / f"machine-{n}.sqlite"))
+            engines.append(get_engine(postgres_url))
+            servers.append(TestClient(create_app(WebSettings(secret_key="k"),
+                                                 engine=engines[-1])))
+        headers = ehr.auth()
+        assert _call(servers[0], headers) == 412
+        assert _call(servers[1], headers) == 401
+    finally:
+        for engine in engines:
+            engine.dispose()

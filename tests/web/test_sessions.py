@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from tests.web.conftest import PASSWORDS, csrf_of, login
@@ -177,3 +178,33 @@ def test_secure_cookies_use_the_host_prefix(engine: Any) -> None:
         assert {"httponly", "samesite=lax", "secure", "path=/"} <= flags
         assert not any(f.startswith("domain") for f in flags)
         assert c.get("/api/v1/patients").status_code == 200
+
+
+@pytest.mark.postgres
+def test_sessions_and_tokens_on_postgres(postgres_url: str) -> None:
+    """The same lifecycle on PostgreSQL: log-out ends the session for a captured cookie; a
+    revoked token is refused."""
+    from hipspine.registry import get_engine, migrate
+    from hipspine.web import store
+    from hipspine.web.app import create_app
+    from hipspine.web.settings import WebSettings
+
+    engine = get_engine(postgres_url)
+    migrate(engine)
+    with session_scope(engine) as s:
+        if s.scalar(select(User).where(User.username == "pg-sess")) is None:
+            store.create_user(s, "pg-sess", "pg-password-1", "clinician")
+    try:
+        app = create_app(WebSettings(secret_key="k"), engine=engine)
+        with TestClient(app) as browser:
+            login(browser, "pg-sess", "pg-password-1")
+            captured = _session_cookie(browser)
+            token = browser.post("/api/v1/tokens", json={"expires_in_days": 1}).json()
+            machine = TestClient(app, headers={"Authorization": f"Bearer {token['token']}"})
+            assert machine.get("/api/v1/patients").status_code == 200
+            assert browser.delete(f"/api/v1/tokens/{token['id']}").status_code == 200
+            assert machine.get("/api/v1/patients").status_code == 401
+            browser.post("/logout", data={"csrf_token": csrf_of(browser.get("/login").text)})
+            assert _replay(app, captured).get("/api/v1/patients").status_code == 401
+    finally:
+        engine.dispose()
