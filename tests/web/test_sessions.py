@@ -208,3 +208,15 @@ def test_sessions_and_tokens_on_postgres(postgres_url: str) -> None:
             assert _replay(app, captured).get("/api/v1/patients").status_code == 401
     finally:
         engine.dispose()
+
+
+def test_logout_needs_the_sessions_csrf_token_and_an_ended_session_just_goes_to_login(
+        app: Any, clinician: TestClient) -> None:
+    captured = _session_cookie(clinician)
+    r = clinician.post("/logout", data={"csrf_token": "wrong"}, follow_redirects=False)
+    assert r.status_code == 403                      # no forced log-out from another site
+    assert _replay(app, captured).get("/api/v1/patients").status_code == 200
+    clinician.post("/logout", data={"csrf_token": clinician.headers["X-CSRF-Token"]})
+    again = _replay(app, captured).post("/logout", data={"csrf_token": "stale"},
+                                        follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == "/login"

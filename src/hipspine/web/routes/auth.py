@@ -86,9 +86,9 @@ def login(request: Request, username: Annotated[str, Form(max_length=64)],
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
-    check_form_csrf(request, csrf_token)
     current = browser_session(request)
-    if current is not None:
+    if current is not None:  # nothing to end otherwise (e.g. the session expired meanwhile)
+        check_form_csrf(request, csrf_token)
         with transaction(request) as s:
             store.end_session(s, current.session_id)
             store.audit(s, current.actor, "logout", "user", current.actor.user_id)
