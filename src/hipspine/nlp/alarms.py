@@ -20,7 +20,7 @@ from typing import Literal
 from hipspine.models.case import Lesion
 from hipspine.nlp.context import SentenceContext
 from hipspine.nlp.evidence import EvidenceItem
-from hipspine.nlp.knowledge import AlarmFinding, NlpKnowledge
+from hipspine.nlp.knowledge import EXCLUDED_REACH, AlarmFinding, NlpKnowledge
 from hipspine.nlp.text import Sentence, split_sentences
 
 
@@ -37,9 +37,12 @@ def sentence_alarms(sentence: Sentence, ctx: SentenceContext, kb: NlpKnowledge,
         for m in rx.finditer(text):
             mods = ctx.modifiers(m.start(), m.end())
             questioned = mods.uncertain and set(mods.rules) <= kb.alarm_request_rules
+            # an excluding word ends at most EXCLUDED_GAP characters before the mention, so
+            # only that stretch of its clause is searched, not the clause from its start
             clause_start = ctx.clause_of(m.start())[0]
+            window = max(clause_start, m.start() - EXCLUDED_REACH)
             old = mods.historical and not finding.historical_counts
-            ruled_out = bool(excluded.search(text, clause_start, m.start()))
+            ruled_out = bool(excluded.search(text, window, m.start()))
             raises = not (mods.negated or old or ruled_out or questioned)
             out.append(EvidenceItem(
                 field=finding.field, text=text, negated=mods.negated,

@@ -15,6 +15,13 @@ from pydantic import Field, model_validator
 from hipspine.kb import Evidence, KBModel, load_section
 from hipspine.models.case import LesionKind, Nerve
 
+EXCLUDED_GAP = 45
+"""How far (characters, no full stop, semicolon or colon between) an alarm's
+`excluded_before` word may stand before the mention it excludes ("old healed fracture")."""
+EXCLUDED_REACH = EXCLUDED_GAP + 100
+"""How far back from a mention the excluding word is looked for: the gap and the word itself
+(the phrase lists' longest words are under 20 characters; 100 leaves room)."""
+
 Severity = Literal["minimal", "mild", "moderate", "severe"]
 SEVERITY_ORDER: tuple[Severity, ...] = ("minimal", "mild", "moderate", "severe")
 
@@ -196,7 +203,8 @@ class NlpKnowledge:
         self.exam_negative = _rx(exam.negative_pattern)
         self.exam_findings = [(f, _rx(f.pattern)) for f in exam.findings]
         self.alarm_findings = {
-            texts: [(f, _rx(f.pattern), _rx(f.excluded_before + r"[^.;:]{0,45}$"))
+            texts: [(f, _rx(f.pattern),
+                     _rx(f"(?:{f.excluded_before})[^.;:]{{0,{EXCLUDED_GAP}}}$"))
                     for f in alarms.findings if f.texts == texts]
             for texts in ("reports", "notes")}
         self.alarm_request_rules = frozenset(alarms.request_rules)

@@ -380,62 +380,88 @@ def _listhesis_mentions(sentence: Sentence, ctx: SentenceContext,
     sl = kb.lumbar.spondylolisthesis
     out: list[Mention] = []
     excluded = [(m.start(), m.end()) for m in kb.listhesis_excluded.finditer(text)]
+    levels: list[tuple[int, int, list[str]]] | None = None  # read once, on the first mention
+    names_a_level: bool | None = None
+    grades: dict[tuple[int, int], tuple[list[tuple[int, int, int]], int | None]] = {}
     for m in kb.listhesis.finditer(text):
         if any(s < m.end() and m.start() < e for s, e in excluded):
             continue
-        if m.group(0).lower() == "slip" and not level_spans(text, kb) \
-                and not kb.listhesis_on.search(text):
-            continue
+        if levels is None:
+            levels = _listhesis_levels(text, kb)
+        if m.group(0).lower() == "slip":  # a bare "slip" is a listhesis only beside a level
+            if names_a_level is None:
+                names_a_level = bool(level_spans(text, kb) or kb.listhesis_on.search(text))
+            if not names_a_level:
+                continue
         mention = Mention("spondylolisthesis", "spondylolisthesis", text, m.start(), m.end(),
                           ctx.modifiers(m.start(), m.end()))
-        mention.levels = _listhesis_level(text, m.start(), m.end(), sentence, kb)
-        mention.grade = _listhesis_grade(text, m.start(), m.end(), ctx, kb)
+        mention.levels = _listhesis_level(m.start(), m.end(), levels, sentence)
+        clause = ctx.clause_of(m.start())
+        if clause not in grades:
+            grades[clause] = _clause_grades(text, clause, kb)
+        mention.grade = _listhesis_grade(m.start(), m.end(), *grades[clause])
         if mention.grade is None and "ptosis" in m.group(0).lower():
             mention.grade = sl.spondyloptosis_grade
         out.append(mention)
     return out
 
 
-def _listhesis_level(text: str, start: int, end: int, sentence: Sentence,
-                     kb: NlpKnowledge) -> list[str]:
-    candidates: list[tuple[int, list[str]]] = []
-    for m in kb.listhesis_on.finditer(text):
-        candidates.append((_gap(start, end, m.start(), m.end()),
-                           normalise_level(m.group("upper"), m.group("lower"))))
+def _listhesis_levels(text: str, kb: NlpKnowledge) -> list[tuple[int, int, list[str]]]:
+    """Where a sentence names the slipping segment: "L4 on L5" if it says so anywhere, else
+    its levels ("L4-5"), else its single vertebrae ("L5" meaning L5-S1)."""
+    candidates = [(m.start(), m.end(), normalise_level(m.group("upper"), m.group("lower")))
+                  for m in kb.listhesis_on.finditer(text)]
     if not candidates:
-        for span in level_spans(text, kb):
-            candidates.append((_gap(start, end, span.start, span.end), list(span.levels)))
+        candidates = [(span.start, span.end, list(span.levels))
+                      for span in level_spans(text, kb)]
     if not candidates:
         for m in kb.single_vertebra.finditer(text):
             below = normalise_level(m.group("vertebra"), str(int(m.group("vertebra")[1]) + 1)
                                     if m.group("vertebra")[1] != "5" else "S1")
-            candidates.append((_gap(start, end, m.start(), m.end()), below))
-    candidates = [c for c in candidates if c[1]]
+            candidates.append((m.start(), m.end(), below))
+    return [c for c in candidates if c[2]]
+
+
+def _listhesis_level(start: int, end: int, candidates: list[tuple[int, int, list[str]]],
+                     sentence: Sentence) -> list[str]:
+    """The candidate level nearest the mention, else the line's heading level."""
     if candidates:
-        return min(candidates, key=lambda c: c[0])[1][:1]
+        return min(candidates, key=lambda c: _gap(start, end, c[0], c[1]))[2][:1]
     return list((sentence.heading_levels or sentence.previous_levels)[:1])
 
 
-def _listhesis_grade(text: str, start: int, end: int, ctx: SentenceContext,
-                     kb: NlpKnowledge) -> int | None:
+def _clause_grades(text: str, clause: tuple[int, int], kb: NlpKnowledge
+                   ) -> tuple[list[tuple[int, int, int]], int | None]:
+    """The slip grades written in one clause (where, and which), and the grade of its first
+    percent slip that the Meyerding rows place."""
     sl = kb.lumbar.spondylolisthesis
-    c_start, c_end = ctx.clause_of(start)
-    clause = text[c_start:c_end]
-    best: tuple[int, int] | None = None
-    for m in kb.listhesis_grade.finditer(clause):
+    c_start, c_end = clause
+    body = text[c_start:c_end]
+    written: list[tuple[int, int, int]] = []
+    for m in kb.listhesis_grade.finditer(body):
         g = (m.group("grade") or m.group("grade2") or m.group("grade3")).lower()
         grade = int(g) if g.isdigit() else _ROMAN[g]
-        dist = _gap(start - c_start, end - c_start, m.start(), m.end())
-        if best is None or dist < best[0]:
-            best = (dist, min(grade, sl.spondyloptosis_grade))
-    if best:
-        return best[1]
-    for m in kb.listhesis_percent.finditer(clause):
+        written.append((c_start + m.start(), c_start + m.end(),
+                        min(grade, sl.spondyloptosis_grade)))
+    for m in kb.listhesis_percent.finditer(body):
         pct = float(m.group("pct"))
         for row in sl.percent_grades:
             if pct <= row.up_to_pct:
-                return row.grade
-    return None
+                return written, row.grade
+    return written, None
+
+
+def _listhesis_grade(start: int, end: int, written: list[tuple[int, int, int]],
+                     percent_grade: int | None) -> int | None:
+    """The grade written nearest the mention in its clause, else the percent slip's."""
+    best: tuple[int, int] | None = None
+    for g_start, g_end, grade in written:
+        dist = _gap(start, end, g_start, g_end)
+        if best is None or dist < best[0]:
+            best = (dist, grade)
+    if best:
+        return best[1]
+    return percent_grade
 
 
 # --- aggregation ------------------------------------------------------------------------
