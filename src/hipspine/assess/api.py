@@ -3,8 +3,9 @@
 `assess` wraps the pure `assess_case` with the optional neighbours: the report reader
 (`hipspine.nlp.enrich_case`) fills imaging findings from `imaging.reports`/`notes` and the
 contributions it enabled are marked `from_text`; without it the assessment says which texts
-were not read. Instrument results (`hipspine.instruments`) are displayed, never added as
-extra likelihood ratios (their items are already counted as findings).
+were not read, and with it which were read only in part (the per-case text limit).
+Instrument results (`hipspine.instruments`) are displayed, never added as extra likelihood
+ratios (their items are already counted as findings).
 """
 
 from __future__ import annotations
@@ -43,15 +44,17 @@ def assess(case: Case | dict[str, Any] | str, kb: AssessmentKnowledge | None = N
     level = evidence_level(evidence, knowledge)
     parsed = case if isinstance(case, Case) else parse_case(case)
     from_text: list[str] = []
+    truncated: list[str] = []
     not_read = _texts(parsed)
     if not_read and read_texts:
         enriched = _enrich(parsed)
         if enriched is not None:
-            parsed, from_text, read = enriched
+            parsed, from_text, read, truncated = enriched
             not_read = [t for t in not_read if t not in set(read)]
-    return assess_case(parsed, knowledge, from_text=from_text,
-                       instruments=_instruments(parsed), texts_not_read=not_read,
-                       evidence=level)
+    result = assess_case(parsed, knowledge, from_text=from_text,
+                         instruments=_instruments(parsed), texts_not_read=not_read,
+                         evidence=level)
+    return result.model_copy(update={"texts_truncated": truncated}) if truncated else result
 
 
 def evidence_level(value: str | None, kb: AssessmentKnowledge) -> EvidenceLevel:
@@ -70,7 +73,7 @@ def _texts(case: Case) -> list[str]:
             + [f"notes[{i}]" for i in range(len(case.notes))])
 
 
-def _enrich(case: Case) -> tuple[Case, list[str], list[str]] | None:
+def _enrich(case: Case) -> tuple[Case, list[str], list[str], list[str]] | None:
     try:
         nlp = importlib.import_module("hipspine.nlp")
     except Exception:  # not installed, or broken: the texts are reported as not read
@@ -83,7 +86,8 @@ def _enrich(case: Case) -> tuple[Case, list[str], list[str]] | None:
     except Exception:  # a failing optional reader must not block the assessment:
         return None    # the texts are then reported as not read
     read = [str(t) for t in getattr(result, "texts_read", [])]
-    return result.case, [str(p) for p in result.from_text], read
+    cut = [str(t) for t in getattr(result, "truncated", [])]
+    return result.case, [str(p) for p in result.from_text], read, cut
 
 
 def _instruments(case: Case) -> list[InstrumentResult]:

@@ -107,6 +107,8 @@ def render(a: Assessment) -> None:
             con.print(f"  {n}. [bold]{escape(t.test)}[/] - {escape(t.why)}")
     if a.texts_not_read:
         con.print(f"[yellow]Texts not read:[/] {', '.join(a.texts_not_read)}")
+    if a.texts_truncated:
+        con.print(f"[yellow]Texts read in part:[/] {escape('; '.join(a.texts_truncated))}")
     con.rule("Explanation")
     con.print(escape(a.explanation))
     if a.unverified:

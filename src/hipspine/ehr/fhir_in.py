@@ -24,6 +24,7 @@ from hipspine.errors import InputError
 from hipspine.kb import KBModel, Verification, load_section
 from hipspine.models import Case, parse_case
 from hipspine.models.validation import JsonSyntaxError, loads_strict
+from hipspine.nlp.limits import TEXT_LIMIT_PER_CASE, cut_text
 
 USED_TYPES = ("Patient", "Condition", "Observation", "Procedure", "QuestionnaireResponse",
               "DiagnosticReport", "DocumentReference")
@@ -301,6 +302,7 @@ class _Builder:
     case: dict[str, Any] = field(default_factory=lambda: {"format": "hipspine.case/1"})
     findings: list[CodedFinding] = field(default_factory=list)
     dated: dict[str, dt.date] = field(default_factory=dict)
+    text_room: int = TEXT_LIMIT_PER_CASE  # characters of notes and reports still imported
 
     def section(self, name: str) -> dict[str, Any]:
         return self.case.setdefault(name, {})
@@ -376,7 +378,9 @@ class _Builder:
             parts.append(f"since {when.isoformat()}")
         if status:
             parts.append(f"status {status}")
-        self.case.setdefault("notes", []).append("; ".join(parts) + ".")
+        note = "; ".join(parts) + "."
+        self.case.setdefault("notes", []).append(note)
+        self.text_room = max(0, self.text_room - len(note))
         self.mapped(res, "notes += coded diagnosis", f"value set {vs.id} ({vs.category})")
 
     def _finding(self, res: Mapping[str, Any], vs: ValueSet, code: Code,
@@ -497,16 +501,31 @@ class _Builder:
             return
         why = self._imaging_reason(res, matches)
         if why is None:
-            notes = self.case.setdefault("notes", [])
-            notes.extend(t for t in texts if t not in notes)
+            self._add_texts(res, self.case.setdefault("notes", []), texts)
             self.mapped(res, f"notes += {len(texts)} text(s)",
                         "report text that is not an imaging report")
             return
-        reports = self.section("imaging").setdefault("reports", [])
-        for text in texts:
-            if text not in reports:
-                reports.append(text)
+        self._add_texts(res, self.section("imaging").setdefault("reports", []), texts)
         self.mapped(res, f"imaging.reports += {len(texts)} text(s)", why)
+
+    def _add_texts(self, res: Mapping[str, Any], into: list[str], texts: list[str]) -> None:
+        """Add the texts not already there, within the per-case text limit
+        (`hipspine.nlp.limits`): text beyond it is cut (at a sentence end where it can be)
+        and the cut is a warning, never a refusal."""
+        for text in texts:
+            if text in into:
+                continue
+            kept = cut_text(text, self.text_room)
+            if len(kept) < len(text):
+                self.report.warnings.append(
+                    f"{_ref(res)}: {len(text) - len(kept):,} of {len(text):,} characters of "
+                    f"text not imported (text limit {TEXT_LIMIT_PER_CASE:,} characters of "
+                    f"notes and reports per case)")
+                self.text_room = 0  # the text after a cut one is not imported either
+            else:
+                self.text_room -= len(kept)
+            if kept.strip():
+                into.append(kept.strip())
 
     def _imaging_reason(self, res: Mapping[str, Any],
                         matches: list[tuple[ValueSet, Any]]) -> str | None:
@@ -532,8 +551,7 @@ class _Builder:
         if not texts:
             self.ignored(res, "no plain-text attachment to read")
             return
-        notes = self.case.setdefault("notes", [])
-        notes.extend(t for t in texts if t not in notes)
+        self._add_texts(res, self.case.setdefault("notes", []), texts)
         self.mapped(res, f"notes += {len(texts)} text(s)", "clinical note text")
 
     # -- QuestionnaireResponse

@@ -1,8 +1,8 @@
 """The assessment format `hipspine.assessment/1` (PRODUCT.md section 3).
 
 Fields named in PRODUCT.md are the contract; the extra fields (`basis`, `texts_not_read`,
-`findings_from_text`, `unverified`) are compatible extensions that show the basis of the
-estimate so a clinician can check it independently.
+`texts_truncated`, `findings_from_text`, `unverified`) are compatible extensions that show
+the basis of the estimate so a clinician can check it independently.
 """
 
 from __future__ import annotations
@@ -117,6 +117,9 @@ class Assessment(_Out):
     explanation: str
     rules_fired: list[str] = Field(default_factory=list)
     texts_not_read: list[str] = Field(default_factory=list)
+    texts_truncated: list[str] = Field(default_factory=list)
+    """Texts read only in part (the per-case text limit, `hipspine.nlp.limits`), each with
+    how many characters were not read."""
     findings_from_text: list[str] = Field(default_factory=list)
     unverified: list[str] = Field(default_factory=list)
     disclaimer: str = (

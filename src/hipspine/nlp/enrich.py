@@ -5,8 +5,12 @@
     enriched.case          # the case with imaging/exam fields read from text
     enriched.from_text     # ["imaging.hip_oa", "imaging.fracture", "exam.faber_positive", ...]
     enriched.texts_read    # ["imaging.reports[0]", "notes[1]", ...]
+    enriched.truncated     # ["notes[3]: 52,000 of 1,100,000 characters not read (...)"]
 
-The assessment calls this before scoring, and says which findings came from text.
+The assessment calls this before scoring, and says which findings came from text. At most
+`TEXT_LIMIT_PER_CASE` characters (1 MiB) of a case's reports and notes are read
+(`hipspine.nlp.limits`); text beyond it is cut, never refused, and `truncated` says which
+texts were cut and by how much. A text of which nothing was read is not in `texts_read`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pydantic import BaseModel
 from hipspine.models.case import Case
 from hipspine.nlp.alarms import raised_fields
 from hipspine.nlp.knowledge import NlpKnowledge, load_nlp_knowledge
+from hipspine.nlp.limits import TEXT_LIMIT_PER_CASE, limit_texts
 from hipspine.nlp.notes import read_exam_findings
 from hipspine.nlp.reader import EvidenceItem, read_report
 
@@ -30,20 +35,30 @@ class EnrichedCase:
     from_text: list[str]
     texts_read: list[str]
     evidence: list[EvidenceItem] = field(default_factory=list)
+    truncated: list[str] = field(default_factory=list)
+    """The texts cut at the per-case text limit, each with how many characters were not
+    read; empty when every text was read whole."""
 
 
-def enrich_case(case: Case, kb: NlpKnowledge | None = None) -> EnrichedCase:
+def enrich_case(case: Case, kb: NlpKnowledge | None = None,
+                text_limit: int = TEXT_LIMIT_PER_CASE) -> EnrichedCase:
     """Read `imaging.reports` into absent imaging fields (alarms too: suspected malignancy,
     fracture, infection) and `notes` into absent exam fields and absent red-flag symptoms
-    and history (cauda equina symptoms, fever, weight loss, night pain, cancer history)."""
+    and history (cauda equina symptoms, fever, weight loss, night pain, cancer history),
+    up to `text_limit` characters of text in all."""
     kb = kb or load_nlp_knowledge()
-    report_names = [f"imaging.reports[{i}]" for i in range(len(case.imaging.reports))]
-    note_names = [f"notes[{i}]" for i in range(len(case.notes))]
+    named = ([(f"imaging.reports[{i}]", t) for i, t in enumerate(case.imaging.reports)]
+             + [(f"notes[{i}]", t) for i, t in enumerate(case.notes)])
+    parts, cuts = limit_texts(named, text_limit)
+    read = [(name, part) for (name, text), part in zip(named, parts, strict=True)
+            if part or not text]  # a text cut to nothing was not read
+    reports = [(n, t) for n, t in read if n.startswith("imaging.")]
+    notes = [(n, t) for n, t in read if n.startswith("notes")]
     from_text: list[str] = []
     evidence: list[EvidenceItem] = []
     imaging_update: dict[str, object] = {}
-    if case.imaging.reports:
-        reading = read_report(case.imaging.reports, kb, sources=report_names)
+    if reports:
+        reading = read_report([t for _, t in reports], kb, sources=[n for n, _ in reports])
         evidence.extend(reading.evidence)
         for name in type(reading.imaging).model_fields:  # alarms and lesions included
             found, given = getattr(reading.imaging, name), getattr(case.imaging, name)
@@ -62,8 +77,9 @@ def enrich_case(case: Case, kb: NlpKnowledge | None = None) -> EnrichedCase:
                     from_text += [f"imaging.{name}.{k}" for k in gaps]
     exam_update: dict[str, object] = {}
     flag_updates: dict[str, dict[str, object]] = {}  # "symptoms" / "history" -> fields
-    if case.notes:
-        values, exam_evidence = read_exam_findings(case.notes, kb, sources=note_names)
+    if notes:
+        values, exam_evidence = read_exam_findings([t for _, t in notes], kb,
+                                                   sources=[n for n, _ in notes])
         evidence.extend(exam_evidence)
         for name, value in values.items():
             if name in type(case.exam).model_fields and getattr(case.exam, name) is None:
@@ -83,4 +99,5 @@ def enrich_case(case: Case, kb: NlpKnowledge | None = None) -> EnrichedCase:
         updates[part] = getattr(case, part).model_copy(update=fields)
     enriched = case.model_copy(update=updates) if updates else case
     return EnrichedCase(case=enriched, from_text=from_text,
-                        texts_read=report_names + note_names, evidence=evidence)
+                        texts_read=[name for name, _ in read], evidence=evidence,
+                        truncated=[cut.describe(text_limit) for cut in cuts])
