@@ -97,6 +97,9 @@ class _Plan:
     episodes: list[dict[str, Any]] = field(default_factory=list)
     treatments: list[dict[str, Any]] = field(default_factory=list)
     proms: list[dict[str, Any]] = field(default_factory=list)
+    in_file: dict[str, bool] = field(default_factory=dict)  # patient rows: pseudonym -> synthetic
+    referenced: set[str] = field(default_factory=set)  # pseudonyms other rows refer to
+    episodes_in_file: set[tuple[str, dt.date]] = field(default_factory=set)
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -203,7 +206,14 @@ def _bool(value: Any) -> bool | None:
 
 
 def validate_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> _Plan:
-    """Check every row against the registry's rules; raise one InputError listing the first."""
+    """Check every row against the registry's rules; raise one InputError listing the first
+    (a `WriteConflictError` when the only problems are patients already registered)."""
+    return check_registry(session, read_plan(rows))
+
+
+def read_plan(rows: Sequence[Mapping[str, Any]]) -> _Plan:
+    """Check every row on its own and against the others (no database needed): values,
+    pseudonyms, dates, PROM items and scores, duplicates; timepoints assigned."""
     from hipspine.proms import find_instrument, parse_items_any
     from hipspine.proms.knowledge import packaged_timepoints
     from hipspine.proms.scoring import compute, scores_record, validate_items
@@ -211,9 +221,9 @@ def validate_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> _Plan:
 
     check = _Rows()
     plan = _Plan()
-    pseudonyms_in_file: dict[str, bool] = {}  # pseudonym -> synthetic
-    episodes_in_file: set[tuple[str, dt.date]] = set()
-    referenced: set[str] = set()
+    pseudonyms_in_file = plan.in_file  # pseudonym -> synthetic
+    episodes_in_file = plan.episodes_in_file
+    referenced = plan.referenced
     windows = packaged_timepoints().windows
 
     def choice(i: int, row: Mapping[str, Any], name: str, allowed: Sequence[str],
@@ -256,7 +266,7 @@ def validate_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> _Plan:
             check.bad(i, unknown[0], row[unknown[0]], ", ".join(COLUMNS), "unknown column")
             continue
         record = choice(i, row, "record", RECORD_TYPES, required=True)
-        pseudonym = _text(row.get("pseudonym"))
+        pseudonym = row.get("pseudonym")  # a key: taken exactly as given, never trimmed
         bad_pseudonym = pseudonym_problem(f"rows[{i}].pseudonym", pseudonym)
         if bad_pseudonym is not None or pseudonym is None:  # None is refused as well
             if bad_pseudonym is not None:
@@ -357,16 +367,26 @@ def validate_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> _Plan:
             entry["_assign"] = timepoint is None
             plan.proms.append(entry)
 
-    if not check.problems:
-        _check_references(session, plan, pseudonyms_in_file, referenced, episodes_in_file,
-                          check)
+    if check.problems:
+        raise InputError(check.problems[:MAX_REPORTED_PROBLEMS],
+                         what="import (nothing imported)")
+    _assign_timepoints(plan, windows, assign_timepoint)
+    return plan
+
+
+def check_registry(session: Session, plan: _Plan) -> _Plan:
+    """Check a plan against what the registry holds now: new patients not yet registered,
+    referenced patients and episodes present. Run inside the write transaction, so that
+    what another writer committed first is seen."""
+    check = _Rows()
+    _check_references(session, plan, plan.in_file, plan.referenced, plan.episodes_in_file,
+                      check)
     if check.problems:
         problems = check.problems[:MAX_REPORTED_PROBLEMS]
         if all(p.message == ALREADY_REGISTERED for p in problems):
             raise WriteConflictError(problems, what="import (nothing imported): these "
                                      "patients are already in the registry")
         raise InputError(problems, what="import (nothing imported)")
-    _assign_timepoints(plan, windows, assign_timepoint)
     return plan
 
 
@@ -461,12 +481,13 @@ def import_rows(engine: Engine, rows: Sequence[Mapping[str, Any]],
     from hipspine.registry.database import write_transaction
 
     say = progress or (lambda _msg: None)
+    plan = read_plan(rows)  # parsing and scoring outside the lock: other writers go on
+    say(f"validated {len(rows)} rows")
     try:
         with write_transaction(engine) as conn:
             session = Session(bind=conn)  # joins the write transaction; commit is the block's
             try:
-                plan = validate_rows(session, rows)
-                say(f"validated {len(rows)} rows")
+                check_registry(session, plan)
                 say("writing")
                 result = _write(session, plan, say)
                 detail: dict[str, Any] = {"rows": len(rows), **result.as_dict()}
