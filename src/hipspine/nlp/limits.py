@@ -42,15 +42,20 @@ class TextCut:
 
 def cut_text(text: str, room: int) -> str:
     """`text` if it fits in `room` characters, else its beginning up to the last sentence end
-    (or, failing one in the last `SENTENCE_CAP` characters, the last whitespace) before
-    `room`; empty when `room` is 0."""
+    (or, failing one in the last `SENTENCE_CAP` characters, the last whitespace) within
+    `room`. With no whitespace there either, a text of `SENTENCE_CAP` characters or more is
+    cut at `room` (what is cut is no word), a shorter beginning is not read at all (it would
+    be a word cut short: "fractured" read as "fracture")."""
     if len(text) <= room:
         return text
     if room <= 0:
         return ""
     low = max(0, room - SENTENCE_CAP)
-    m = _LAST_SENTENCE_END.match(text, low, room) or _LAST_SPACE.match(text, low, room)
-    return text[:m.end()] if m else text[:room]
+    # the character at `room` is looked at too: a space there ends the word before it
+    m = _LAST_SENTENCE_END.match(text, low, room + 1) or _LAST_SPACE.match(text, low, room + 1)
+    if m:
+        return text[:min(m.end(), room)]
+    return text[:room] if room >= SENTENCE_CAP else ""
 
 
 def limit_texts(named: Iterable[tuple[str, str]], limit: int = TEXT_LIMIT_PER_CASE
