@@ -123,8 +123,6 @@ def test_an_import_racing_another_writer_gets_a_conflict_naming_the_pseudonym(en
                                                                               table_counts):
     """Another writer inserts A1 and commits while the import runs: the import fails with
     a WriteConflictError naming the row and pseudonym, not a raw IntegrityError."""
-    from hipspine.registry.errors import WriteConflictError
-
     other = engine.connect()
     other.execute(sa.text("INSERT INTO patients (pseudonym, synthetic, created_at) "
                           "VALUES ('A1', false, CURRENT_TIMESTAMP)"))  # not yet committed
@@ -143,7 +141,8 @@ def test_an_import_racing_another_writer_gets_a_conflict_naming_the_pseudonym(en
     other.close()
     worker.join(60)
     error = outcome.get("error")
-    assert isinstance(error, WriteConflictError), repr(error)
+    assert type(error).__name__ == "WriteConflictError", repr(error)
+    assert isinstance(error, InputError)  # the CLI's exit 2
     [problem] = error.problems
     assert (problem.field, problem.value) == ("rows[0].pseudonym", "A1")
     assert str(error).startswith("conflict:")

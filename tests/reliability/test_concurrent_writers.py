@@ -24,8 +24,11 @@ from hipspine.registry.database import current_revision
 pytestmark = pytest.mark.slow
 
 
-def released_together(url: str, *commands: tuple[str, ...]) -> list[harness.Outcome]:
-    children = [harness.Child(url, *args, pause_at=1) for args in commands]
+def released_together(url: str, *commands: tuple[str, ...],
+                      pause_at: int = 1) -> list[harness.Outcome]:
+    """Start every command, wait until each is stopped before SQL step `pause_at`, then
+    let them all go at once."""
+    children = [harness.Child(url, *args, pause_at=pause_at) for args in commands]
     for child in children:
         assert child.wait_paused(), child.finish().stderr
     for child in children:
@@ -45,13 +48,15 @@ def scalar(url: str, sql: str) -> Any:
 def test_processes_starting_together_on_a_new_registry_migrate_it_once(fresh_url, tmp_path):
     url = fresh_url()
     files = []
-    for name in ("T1", "T2"):
+    for name in ("T1", "T2", "T3"):
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps([{"record": "patient", "pseudonym": name}]))
         files.append(str(path))
-    outcomes = released_together(url, ("registry", "migrate"),
-                                 ("registry", "import", files[0]),
-                                 ("registry", "import", files[1]))
+    # Step 2: each has looked for a schema (step 1) and found none, so each would create it.
+    outcomes = released_together(url, ("registry", "import", files[0]),
+                                 ("registry", "import", files[1]),
+                                 ("registry", "import", files[2]),
+                                 pause_at=2)
     for outcome in outcomes:
         assert outcome.returncode == 0, outcome.messages
     assert scalar(url, "SELECT COUNT(*) FROM alembic_version") == 1
@@ -60,7 +65,9 @@ def test_processes_starting_together_on_a_new_registry_migrate_it_once(fresh_url
         assert current_revision(engine) == "0002"
     finally:
         engine.dispose()
-    assert scalar(url, "SELECT COUNT(*) FROM patients") == 2
+    assert scalar(url, "SELECT COUNT(*) FROM patients") == 3
+    migrated = harness.run(url, "registry", "migrate")  # and the migrate command after them
+    assert migrated.returncode == 0 and "0002" in migrated.stdout
 
 
 def test_two_imports_of_the_same_file_one_imports_the_other_exits_2(fresh_url, tmp_path):

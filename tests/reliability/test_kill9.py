@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from tests.reliability import harness
 
+from hipspine.errors import InputError
 from hipspine.registry import get_engine
 from hipspine.registry.transfer import import_rows
 
@@ -40,7 +41,8 @@ KILLS = 2  # random kill points inside the write transaction, besides the one be
 def kill_points(outcome: harness.Outcome, begin: str, rng: random.Random) -> list[int]:
     """Steps to kill before: random ones from the write transaction's first statement to
     its COMMIT, and the COMMIT itself."""
-    first = outcome.step_of(begin)
+    starts = [n for n, line in enumerate(outcome.steps, 1) if begin in line]
+    first = starts[0] if starts else 1
     commit = outcome.step_of("COMMIT", last=True)
     inside = list(range(first, commit))
     return [*sorted(rng.sample(inside, min(KILLS, len(inside)))), commit]
@@ -124,8 +126,6 @@ def _prepared(new_url: Callable[[], str]) -> tuple[str, dict[str, int]]:
 
 
 def test_killed_import_leaves_the_registry_untouched_or_complete(fresh_url, rng, tmp_path):
-    from hipspine.registry.errors import WriteConflictError
-
     big = tmp_path / "big.json"
     rows = _import_file(big, patients=150, proms_each=4)
     url, before = _prepared(fresh_url)
@@ -141,16 +141,15 @@ def test_killed_import_leaves_the_registry_untouched_or_complete(fresh_url, rng,
         now = counts(url)  # killed before the COMMIT: untouched, the audit event included
         assert now == before, f"killed before step {step} ({whole.steps[step - 1]}): {now}"
         engine = get_engine(url)
-        try:  # the same import simply runs again; once done, again is a clean conflict
+        try:  # the same import simply runs again; once done, again is a clean refusal
             assert import_rows(engine, rows).patients == 150
-            with pytest.raises(WriteConflictError):
+            with pytest.raises(InputError):
                 import_rows(engine, rows)
         finally:
             engine.dispose()
 
 
 def test_killed_synth_leaves_no_cohort_or_all_of_it(fresh_url, rng):
-    from hipspine.registry.errors import WriteConflictError
     from hipspine.synth import write_cohort
 
     args = ("synth", "--patients", "300", "--seed", "7", "--batch-size", "50")
@@ -178,7 +177,7 @@ def test_killed_synth_leaves_no_cohort_or_all_of_it(fresh_url, rng):
             if now == before:  # nothing left behind: the same seed runs again
                 assert write_cohort(engine, 300, seed=7, batch_size=50)["patients"] == 300
             else:
-                with pytest.raises(WriteConflictError):
+                with pytest.raises(InputError):
                     write_cohort(engine, 300, seed=7)
         finally:
             engine.dispose()
