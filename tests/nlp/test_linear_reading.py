@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 import re
 import signal
 from collections.abc import Iterator
@@ -21,8 +22,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 import hipspine
+from hipspine.cli import app
 from hipspine.ehr.fhir_in import import_resources
 from hipspine.models import parse_case
 from hipspine.nlp import enrich_case, load_nlp_knowledge, read_report
@@ -321,3 +324,11 @@ def test_fhir_import_of_texts_within_the_limit_warns_nothing() -> None:
                                _document("a", "Groin pain. FABER positive.")])
     assert result.case.notes == ["Groin pain. FABER positive."]
     assert not any("not imported" in w for w in result.report.warnings)
+
+
+def test_hipspine_assess_prints_the_texts_read_in_part() -> None:
+    big = "Walks daily to the shops. " * (TEXT_LIMIT_PER_CASE // 26 + 10)
+    case = json.dumps({"format": "hipspine.case/1", "age": 66, "notes": [big]})
+    result = CliRunner().invoke(app, ["assess", "-"], input=case)
+    assert result.exit_code == 0, result.output
+    assert "Texts read in part:" in result.output and "notes[0]:" in result.output
