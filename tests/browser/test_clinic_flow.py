@@ -78,12 +78,12 @@ def test_prom_submitted_appears_on_timeline(phone: Any, server: str) -> None:
     phone.wait_for_selector("#prom-submit")
     shot(phone, "prom-phone")
     phone.check('input[name="item_0"][value="3"]')
-    phone.fill("#administered_on", "2031-01-15")
+    phone.fill("#administered_on", "2026-11-15")
     phone.click("#prom-submit")
     phone.wait_for_selector("#timeline")
     assert phone.url.split("#")[0] == url
     timeline = phone.inner_text("#timeline")
-    assert "2031-01-15" in timeline and "nrs_back 3" in timeline
+    assert "2026-11-15" in timeline and "nrs_back 3" in timeline
     shot(phone, "patient-phone")
 
 

@@ -86,11 +86,11 @@ def test_saved_assessment_and_prom_appear_on_patient_page(clinician: TestClient,
     assert form.status_code == 200 and "hip pain" in form.text.lower()
     r = clinician.post(f"/patients/{pid}/proms",
                        data={"csrf_token": csrf_of(form.text), "instrument": "nrs_hip",
-                             "item_0": "6", "administered_on": "2030-05-01",
+                             "item_0": "6", "administered_on": "2026-05-01",
                              "timepoint": "baseline"})
     assert r.status_code == 200
     page = clinician.get(url).text
-    assert "2030-05-01" in page and "nrs_hip 6" in page
+    assert "2026-05-01" in page and "nrs_hip 6" in page
     assert "The hip is the most likely source" in page
     assert re.search(r"<svg class=\"plot\"", page)
 
@@ -103,7 +103,7 @@ def test_treatment_form_records_treatment(clinician: TestClient) -> None:
     pid = str(url).rsplit("/", 1)[1]
     clinician.post(f"/patients/{pid}/treatments",
                    data={"csrf_token": csrf_of(page.text), "type": "hip_injection",
-                         "target": "hip", "side": "left", "performed_on": "2029-02-02"})
+                         "target": "hip", "side": "left", "performed_on": "2026-02-02"})
     assert "hip injection (hip, left)" in clinician.get(url).text
 
 
