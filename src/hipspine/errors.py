@@ -62,6 +62,19 @@ class InputError(HipspineError):
                 "problems": [p.as_dict() for p in self.problems]}
 
 
+class ConflictError(InputError):
+    """Input valid on its own that clashes with what is stored: a pseudonym already
+    registered, or a record another writer stored meanwhile. Nothing was written. CLI exit
+    code 2; HTTP 409."""
+
+    def __str__(self) -> str:
+        lines = [f"conflict: {self.what}:"] + [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**super().as_dict(), "error": "conflict"}
+
+
 class NotFoundError(HipspineError):
     """A named thing (patient, episode, instrument) does not exist. HTTP 404."""
 

@@ -119,3 +119,19 @@ def test_a_broken_report_reader_leaves_texts_listed_as_not_read(
     a = api.assess({"format": "hipspine.case/1", "notes": ["groin pain"]})
     assert a.texts_not_read == ["notes[0]"]
     assert "notes[0]" in a.explanation
+
+
+def test_a_file_that_is_not_utf8_exits_2_and_a_byte_order_mark_is_read(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    bad = tmp_path / "utf16.json"
+    bad.write_bytes('{"format": "hipspine.case/1"}'.encode("utf-16"))
+    done = subprocess.run([sys.executable, "-m", "hipspine", "assess", str(bad)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and "UTF-8" in done.stderr and "Traceback" not in done.stderr
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b'\xef\xbb\xbf{"format": "hipspine.case/1", "age": 60}')
+    done = subprocess.run([sys.executable, "-m", "hipspine", "assess", str(bom)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr

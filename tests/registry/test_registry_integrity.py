@@ -122,7 +122,7 @@ def test_sqlite_pragmas_hold_on_sessions_and_migrations(tmp_path):
 def test_an_import_racing_another_writer_gets_a_conflict_naming_the_pseudonym(engine,
                                                                               table_counts):
     """Another writer inserts A1 and commits while the import runs: the import fails with
-    a WriteConflictError naming the row and pseudonym, not a raw IntegrityError."""
+    a ConflictError naming the row and pseudonym, not a raw IntegrityError."""
     other = engine.connect()
     other.execute(sa.text("INSERT INTO patients (pseudonym, synthetic, created_at) "
                           "VALUES ('A1', false, CURRENT_TIMESTAMP)"))  # not yet committed
@@ -141,7 +141,7 @@ def test_an_import_racing_another_writer_gets_a_conflict_naming_the_pseudonym(en
     other.close()
     worker.join(60)
     error = outcome.get("error")
-    assert type(error).__name__ == "WriteConflictError", repr(error)
+    assert type(error).__name__ == "ConflictError", repr(error)
     assert isinstance(error, InputError)  # the CLI's exit 2
     [problem] = error.problems
     assert (problem.field, problem.value) == ("rows[0].pseudonym", "A1")
@@ -150,10 +150,10 @@ def test_an_import_racing_another_writer_gets_a_conflict_naming_the_pseudonym(en
 
 
 def test_reimporting_registered_patients_is_a_conflict(engine):
-    from hipspine.registry.errors import WriteConflictError
+    from hipspine.errors import ConflictError
 
     import_rows(engine, [PATIENT])
-    with pytest.raises(WriteConflictError) as info:
+    with pytest.raises(ConflictError) as info:
         import_rows(engine, [PATIENT])
     assert info.value.problems[0].value == "A1"
 
@@ -239,3 +239,22 @@ def test_import_refuses_free_text_the_registry_cannot_hold(engine, column, value
     with pytest.raises(InputError) as info:
         import_rows(engine, [{**row, column: value}])
     assert info.value.problems[0].field == f"rows[0].{column}"
+
+
+@pytest.mark.parametrize("year", [1889, dt.date.today().year + 2, "nineteen-fifty"])
+def test_import_and_api_refuse_the_same_years_of_birth(engine, table_counts, year):
+    from pydantic import ValidationError
+
+    from hipspine.web.schemas import PatientCreate
+
+    before = table_counts(engine)
+    with pytest.raises(InputError) as imported:
+        import_rows(engine, [{"record": "patient", "pseudonym": "Y1", "year_of_birth": year}])
+    [problem] = imported.value.problems
+    assert problem.field == "rows[0].year_of_birth"
+    assert problem.allowed.startswith("a year from 1890 to ")
+    if isinstance(year, int):
+        with pytest.raises(ValidationError) as api:
+            PatientCreate.model_validate({"pseudonym": "Y1", "year_of_birth": year})
+        assert api.value.errors()[0]["msg"] == problem.allowed  # one rule, same words
+    assert table_counts(engine) == before

@@ -19,14 +19,19 @@ class OutputFormat(enum.StrEnum):
 
 
 def read_text(path: str) -> str:
-    """Read a file, or standard input when `path` is '-'."""
-    if path == "-":
-        return sys.stdin.read()
+    """Read a file, or standard input when `path` is '-', as UTF-8 (a byte-order mark is
+    ignored); anything else is an `InputError` (exit 2), never a traceback."""
     p = Path(path)
-    if not p.is_file():
+    if path != "-" and not p.is_file():
         raise InputError.single("path", path, "an existing readable file, or - for stdin",
                                 what="command-line argument")
-    return p.read_text(encoding="utf-8")
+    try:
+        text = sys.stdin.read() if path == "-" else p.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError.single(path if path != "-" else "(standard input)",
+                                f"byte {exc.start}", "UTF-8 text",
+                                what="command-line argument") from None
+    return text.removeprefix("\ufeff")
 
 
 def print_json(payload: BaseModel | dict[str, Any] | list[Any]) -> None:

@@ -10,6 +10,7 @@ pseudonym or a date the API refuses is refused by the import too, with the same 
   `YYYY-MM-DD` text (or a `date`), from 1900-01-01 to today. "Today" is the latest calendar
   date anywhere on Earth (UTC+14), so a clinic east of the server is not refused for
   entering its own today; a date that has begun nowhere yet is in the future and refused.
+- Year of birth: a whole number from 1890 to this year (no one is born in the future).
 - Free text stored in the registry (a treatment's level, a token label, a display name):
   no control characters (NUL cannot even be stored by PostgreSQL), within its column size.
 """
@@ -37,6 +38,7 @@ PSEUDONYM_PATTERN = r"^[A-Za-z0-9._-]+$"
 PSEUDONYM_ALLOWED = (f"1 to {PSEUDONYM_MAX_LENGTH} characters, each a letter A-Z or a-z, "
                      "a digit, '.', '_' or '-' (a site's key, never a name)")
 EARLIEST_CLINICAL_DATE = dt.date(1900, 1, 1)
+EARLIEST_YEAR_OF_BIRTH = 1890
 LATEST_UTC_OFFSET = dt.timedelta(hours=14)  # the first time zone to reach a new day
 _PSEUDONYM = re.compile(r"[A-Za-z0-9._-]{1,%d}" % PSEUDONYM_MAX_LENGTH)  # noqa: UP031
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -94,6 +96,19 @@ def _in_clinical_range(value: dt.date) -> dt.date:
     return value
 
 
+def year_of_birth_allowed() -> str:
+    return f"a year from {EARLIEST_YEAR_OF_BIRTH} to {latest_clinical_date().year}"
+
+
+def _year_of_birth(value: int) -> int:
+    if not EARLIEST_YEAR_OF_BIRTH <= value <= latest_clinical_date().year:
+        raise PydanticCustomError("year_of_birth", year_of_birth_allowed())
+    return value
+
+
+YearOfBirth = Annotated[int, AfterValidator(_year_of_birth),
+                        Field(description="from 1890 to this year")]
+
 Pseudonym = Annotated[
     str,
     BeforeValidator(_pseudonym),
@@ -109,6 +124,7 @@ ClinicalDate = Annotated[
 
 _PSEUDONYM_ADAPTER: TypeAdapter[str] = TypeAdapter(Pseudonym)
 _DATE_ADAPTER: TypeAdapter[dt.date] = TypeAdapter(ClinicalDate)
+_YEAR_ADAPTER: TypeAdapter[int] = TypeAdapter(YearOfBirth)
 
 
 def pseudonym_problem(field: str, value: Any) -> Problem | None:
@@ -128,8 +144,27 @@ def parse_clinical_date(field: str, value: Any) -> tuple[dt.date | None, Problem
         return None, Problem(field, value, exc.errors(include_url=False)[0]["msg"])
 
 
+def parse_year_of_birth(field: str, value: Any) -> tuple[int | None, Problem | None]:
+    """(the year, None) or (None, the problem naming `field`, `value` and what is allowed)."""
+    try:
+        return _YEAR_ADAPTER.validate_python(int(str(value).strip())), None
+    except (ValueError, ValidationError):
+        return None, Problem(field, value, year_of_birth_allowed())
+
+
 __all__ = [
-    "EARLIEST_CLINICAL_DATE", "PSEUDONYM_ALLOWED", "PSEUDONYM_MAX_LENGTH", "PSEUDONYM_PATTERN",
-    "ClinicalDate", "PlainText", "Pseudonym", "clinical_date_allowed", "has_control_character",
-    "latest_clinical_date", "parse_clinical_date", "pseudonym_problem",
+    "EARLIEST_CLINICAL_DATE",
+    "PSEUDONYM_ALLOWED",
+    "PSEUDONYM_MAX_LENGTH",
+    "PSEUDONYM_PATTERN",
+    "ClinicalDate",
+    "PlainText",
+    "Pseudonym",
+    "YearOfBirth",
+    "clinical_date_allowed",
+    "has_control_character",
+    "latest_clinical_date",
+    "parse_clinical_date",
+    "parse_year_of_birth",
+    "pseudonym_problem",
 ]

@@ -24,8 +24,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from hipspine.errors import InputError, Problem
-from hipspine.registry.errors import WriteConflictError
+from hipspine.errors import ConflictError, InputError, Problem
 
 ENV_VAR = "HIPSPINE_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -135,7 +134,7 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
     Commits when the block ends and rolls back on any error; a killed process leaves
     nothing of it. Another bulk writer waits for the lock (SQLite: up to the 30 s busy
-    timeout, then `WriteConflictError`), then sees everything this one committed.
+    timeout, then `ConflictError`), then sees everything this one committed.
     Ordinary ORM sessions (`session_scope`, the web app) keep the driver's defaults.
     """
     if engine.dialect.name == "sqlite":
@@ -162,8 +161,8 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def _busy(engine: Engine) -> WriteConflictError:
-    return WriteConflictError([Problem(
+def _busy(engine: Engine) -> ConflictError:
+    return ConflictError([Problem(
         ENV_VAR, _shown(engine), "a registry no other process is writing to",
         f"another writer held it for more than {BUSY_TIMEOUT_MS // 1000} s; nothing was "
         "written: try again when it has finished")], what="registry write")

@@ -17,13 +17,12 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hipspine.errors import InputError, NotFoundError, Problem
+from hipspine.errors import ConflictError, InputError, NotFoundError, Problem
 from hipspine.models.registry_fields import (
     clinical_date_allowed,
     parse_clinical_date,
     pseudonym_problem,
 )
-from hipspine.registry.errors import WriteConflictError
 from hipspine.registry.tables import (
     SETTINGS,
     SEXES,
@@ -91,14 +90,14 @@ def create_patient(session: Session, pseudonym: str, *, year_of_birth: int | Non
     check_choice("sex", sex, SEXES)
     clash = Problem("pseudonym", pseudonym, "a pseudonym not yet in the registry")
     if session.scalar(select(Patient.id).where(Patient.pseudonym == pseudonym)) is not None:
-        raise WriteConflictError([clash], what="patient")
+        raise ConflictError([clash], what="patient")
     patient = Patient(pseudonym=pseudonym, year_of_birth=year_of_birth, sex=sex,
                       synthetic=synthetic)
     session.add(patient)
     try:
         session.flush()
     except IntegrityError:  # registered by another writer since the check above
-        raise WriteConflictError([clash], what="patient") from None
+        raise ConflictError([clash], what="patient") from None
     return patient
 
 

@@ -15,7 +15,7 @@ anything is written; the first bad rows are reported as `rows[17].instrument` an
 imported. Validation and write are one transaction holding the registry's write lock
 (`write_transaction`), so a killed import leaves the registry as it was, and of two
 concurrent imports of the same rows the second finds the first's patients and fails with a
-`WriteConflictError` naming each clashing row and pseudonym (CLI exit 2). The import's audit
+`ConflictError` naming each clashing row and pseudonym (CLI exit 2). The import's audit
 event is written in that same transaction. Files may start with a UTF-8 byte-order mark;
 JSON is read under the one JSON policy (`hipspine.models.validation.loads_strict`).
 Exports carry `synthetic` on every row and say how many synthetic records they hold.
@@ -35,15 +35,15 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hipspine.errors import InputError, Problem
+from hipspine.errors import ConflictError, InputError, Problem
 from hipspine.models.registry_fields import (
     clinical_date_allowed,
     has_control_character,
     parse_clinical_date,
+    parse_year_of_birth,
     pseudonym_problem,
 )
 from hipspine.registry.audit import AuditActor, cli_actor, record_audit
-from hipspine.registry.errors import WriteConflictError
 from hipspine.registry.tables import (
     SETTINGS,
     SEXES,
@@ -207,7 +207,7 @@ def _bool(value: Any) -> bool | None:
 
 def validate_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> _Plan:
     """Check every row against the registry's rules; raise one InputError listing the first
-    (a `WriteConflictError` when the only problems are patients already registered)."""
+    (a `ConflictError` when the only problems are patients already registered)."""
     return check_registry(session, read_plan(rows))
 
 
@@ -281,12 +281,9 @@ def read_plan(rows: Sequence[Mapping[str, Any]]) -> _Plan:
             yob_raw = row.get("year_of_birth")
             yob: int | None = None
             if yob_raw is not None:
-                try:
-                    yob = int(str(yob_raw))
-                    if not 1890 <= yob <= dt.date.today().year:
-                        raise ValueError
-                except ValueError:
-                    check.bad(i, "year_of_birth", yob_raw, f"a year 1890-{dt.date.today().year}")
+                yob, problem = parse_year_of_birth("year_of_birth", yob_raw)
+                if problem is not None:
+                    check.bad(i, "year_of_birth", yob_raw, problem.allowed)
             sex = choice(i, row, "sex", SEXES)
             if pseudonym in pseudonyms_in_file:
                 check.bad(i, "pseudonym", pseudonym, "each patient once per file",
@@ -384,7 +381,7 @@ def check_registry(session: Session, plan: _Plan) -> _Plan:
     if check.problems:
         problems = check.problems[:MAX_REPORTED_PROBLEMS]
         if all(p.message == ALREADY_REGISTERED for p in problems):
-            raise WriteConflictError(problems, what="import (nothing imported): these "
+            raise ConflictError(problems, what="import (nothing imported): these "
                                      "patients are already in the registry")
         raise InputError(problems, what="import (nothing imported)")
     return plan
@@ -476,7 +473,7 @@ def import_rows(engine: Engine, rows: Sequence[Mapping[str, Any]],
     The transaction holds the registry's write lock from validation to commit and carries
     the import's audit event (`actor`, default the OS user as `cli:<user>`; counts and the
     `source` format only, never a pseudonym). A clash with a record another writer stored
-    meanwhile raises `WriteConflictError` naming the rows and pseudonyms; nothing is written.
+    meanwhile raises `ConflictError` naming the rows and pseudonyms; nothing is written.
     """
     from hipspine.registry.database import write_transaction
 
@@ -505,22 +502,22 @@ def import_rows(engine: Engine, rows: Sequence[Mapping[str, Any]],
 
 
 def _conflict(engine: Engine, rows: Sequence[Mapping[str, Any]],
-              exc: IntegrityError) -> WriteConflictError:
+              exc: IntegrityError) -> ConflictError:
     """Name what clashed: validate the rows again now that the other writer has committed."""
     from hipspine.registry.database import session_scope
 
     try:
         with session_scope(engine) as session:
             validate_rows(session, rows)
-    except WriteConflictError as found:
+    except ConflictError as found:
         found.what = ("import (nothing imported): another writer registered these patients "
                       "while the import ran")
         return found
     except InputError as found:
-        return WriteConflictError(found.problems, what="import (nothing imported): the "
+        return ConflictError(found.problems, what="import (nothing imported): the "
                                   "registry changed while the import ran")
     constraint = str(getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or "")
-    return WriteConflictError([Problem(
+    return ConflictError([Problem(
         "(registry)", constraint or str(exc.orig).splitlines()[0][:120],
         "records no other writer stores at the same time",
         "another writer stored a clashing record while the import ran; nothing was "

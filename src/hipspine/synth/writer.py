@@ -16,9 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
-from hipspine.errors import Problem
+from hipspine.errors import ConflictError, Problem
 from hipspine.registry.audit import AuditActor, cli_actor, record_audit
-from hipspine.registry.errors import WriteConflictError
 from hipspine.registry.tables import Episode, Patient
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -92,7 +91,7 @@ def write_cohort(engine: Engine, n: int, seed: int = 0, *, batch_size: int = 200
             used = conn.scalar(select(func.count()).select_from(Patient).where(
                 Patient.pseudonym.startswith(pseudonym_prefix(seed), autoescape=True)))
             if used:
-                raise WriteConflictError([Problem(
+                raise ConflictError([Problem(
                     "seed", seed, "a seed not yet used in this registry",
                     f"{used} synthetic patients with seed {seed} already exist")],
                     what="synthetic cohort (nothing written)")
@@ -113,7 +112,7 @@ def write_cohort(engine: Engine, n: int, seed: int = 0, *, batch_size: int = 200
             record_audit(conn, actor or cli_actor(), "registry.synth", "cohort", f"seed:{seed}",
                          {"seed": seed, **counts})
     except IntegrityError as exc:  # ids or pseudonyms another writer took meanwhile
-        raise WriteConflictError([Problem(
+        raise ConflictError([Problem(
             "(registry)", str(exc.orig).splitlines()[0][:120],
             "a registry no other process writes patients to during the run",
             "another writer stored clashing records meanwhile; nothing was written: run "

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hipspine.errors import (
+    ConflictError,
     HipspineError,
     InputError,
     NotFoundError,
@@ -37,10 +38,6 @@ def rich_body_model(path: str, model: type[BaseModel], what: str) -> None:
 
 class NotAuthenticatedError(HipspineError):
     """No valid session or API token. HTTP 401."""
-
-
-class ConflictError(InputError):
-    """Valid input that clashes with what is stored (a taken pseudonym). HTTP 409."""
 
 
 def problems_from_request_validation(exc: RequestValidationError) -> InputError:

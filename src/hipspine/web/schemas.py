@@ -7,7 +7,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from hipspine.models.registry_fields import ClinicalDate, PlainText, Pseudonym
+from hipspine.models.registry_fields import ClinicalDate, PlainText, Pseudonym, YearOfBirth
 from hipspine.registry.tables import SETTINGS, SEXES, SIDES, TIMEPOINTS, TREATMENT_TYPES
 
 T = TypeVar("T")
@@ -46,7 +46,7 @@ class Page(_Out, Generic[T]):
 
 class PatientCreate(_In):
     pseudonym: Pseudonym
-    year_of_birth: Annotated[int, Field(ge=1890, le=2100)] | None = None
+    year_of_birth: YearOfBirth | None = None
     sex: Sex | None = None
 
 

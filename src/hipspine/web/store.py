@@ -18,7 +18,7 @@ from sqlalchemy import CursorResult, Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hipspine.errors import InputError, NotFoundError, PermissionDeniedError, Problem
+from hipspine.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError, Problem
 from hipspine.registry.audit import AuditActor, cli_actor, record_audit
 from hipspine.registry.tables import (
     TIMEPOINTS,
@@ -36,7 +36,6 @@ from hipspine.registry.tables import (
     WebSession,
 )
 from hipspine.web import security
-from hipspine.web.errors import ConflictError
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from hipspine.errors import InputError
+from hipspine.errors import ConflictError, InputError
 from hipspine.models import parse_model
 from hipspine.web import services, store
 from hipspine.web.deps import check_form_csrf, page_actor, transaction
-from hipspine.web.errors import ConflictError
 from hipspine.web.schemas import PromCreate
 from hipspine.web.templating import render
 
