@@ -137,15 +137,6 @@ class AuditEventPublic(_Out):
     detail: dict[str, Any] | None
 
 
-class TokenCreate(_In):
-    label: Annotated[PlainText, Field(max_length=128)] | None = None
-
-
-class TokenIssued(BaseModel):
-    token: str = Field(description="shown once; only its hash is stored")
-    label: str | None
-
-
 class AssignmentCreate(_In):
     user_id: Annotated[int, Field(ge=1, le=2_147_483_647)]
 
