@@ -707,3 +707,76 @@ def audit_link_refusal(s: Session, reason: str, link_id: int | None, method: str
     """Record a refused use of a link (in its own transaction: the request's rolled back)."""
     audit(s, _LINK_HOLDER, "patient_link.refused", "patient_link", link_id,
           {"reason": reason, "method": method})
+
+
+# ----------------------------------------------------------------------------- stored assessments
+#
+# The web intake keeps the case it assessed inside the stored assessment document, under the
+# key `intake_case` (a hipspine.case/1 document), so a past assessment can be reopened and
+# re-assessed from its values without a schema change. `assessment_document` gives the
+# document without that key (exactly the engine's output); `assessment_case` gives the case.
+# Assessments stored before this key existed (or through the API) have no case: None.
+
+CASE_KEY = "intake_case"
+
+
+def open_episode(s: Session, actor: Actor, patient_id: int) -> Episode | None:
+    """The patient's most recently opened episode that is not closed, or None."""
+    get_patient(s, actor, patient_id)
+    episode: Episode | None = s.scalar(
+        select(Episode).where(Episode.patient_id == patient_id, Episode.closed_on.is_(None))
+        .order_by(Episode.opened_on.desc(), Episode.id.desc()).limit(1))
+    return episode
+
+
+def store_assessed_case(s: Session, actor: Actor, episode: Episode, assessment: dict[str, Any],
+                        plan: dict[str, Any] | None, case: dict[str, Any]) -> StoredAssessment:
+    """`store_assessment`, keeping the assessed case inside the document under CASE_KEY."""
+    return store_assessment(s, actor, episode, {**assessment, CASE_KEY: case}, plan)
+
+
+def get_stored_assessment(s: Session, actor: Actor, patient_id: int,
+                          assessment_id: int) -> tuple[StoredAssessment, Episode]:
+    """One stored assessment of a patient the actor may see (404 otherwise), audited."""
+    get_patient(s, actor, patient_id)
+    row = s.get(StoredAssessment, assessment_id)
+    episode = s.get(Episode, row.episode_id) if row is not None else None
+    if row is None or episode is None or episode.patient_id != patient_id:
+        raise NotFoundError(f"assessment {assessment_id} of patient {patient_id} not found")
+    audit(s, actor, "assessment.read", "assessment", assessment_id)
+    return row, episode
+
+
+def plan_of(s: Session, row: StoredAssessment) -> StoredPlan | None:
+    """The plan stored with an assessment (same episode, made by the same save), if any."""
+    q = select(StoredPlan).where(StoredPlan.episode_id == row.episode_id,
+                                 StoredPlan.created_at >= row.created_at)
+    following = s.scalar(
+        select(StoredAssessment.created_at).where(
+            StoredAssessment.episode_id == row.episode_id, StoredAssessment.id > row.id)
+        .order_by(StoredAssessment.id).limit(1))
+    if following is not None:  # not the plan of the next assessment in the episode
+        q = q.where(StoredPlan.created_at < following)
+    plan: StoredPlan | None = s.scalar(q.order_by(StoredPlan.created_at, StoredPlan.id).limit(1))
+    return plan
+
+
+def assessment_document(row: StoredAssessment) -> dict[str, Any]:
+    """The engine's assessment document as stored, without the kept case."""
+    return {k: v for k, v in row.document.items() if k != CASE_KEY}
+
+
+def assessment_case(row: StoredAssessment) -> dict[str, Any] | None:
+    case = row.document.get(CASE_KEY)
+    return case if isinstance(case, dict) else None
+
+
+def last_assessed_case(s: Session, actor: Actor, patient_id: int) -> dict[str, Any] | None:
+    """The case of the patient's most recent stored assessment that kept one."""
+    get_patient(s, actor, patient_id)
+    for row in reversed(assessments_for(s, patient_id)):
+        case = assessment_case(row)
+        if case is not None:
+            audit(s, actor, "assessment.read", "assessment", row.id)
+            return case
+    return None
