@@ -10,9 +10,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from hipspine.version import ENGINE_VERSION
+from hipspine.web import labels
 from hipspine.web.deps import csrf_token, optional_actor
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+labels.register(templates.env)  # words, not codes: citations, field paths, instrument names
 
 
 def _knowledge_version() -> str:
