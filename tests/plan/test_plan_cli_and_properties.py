@@ -120,7 +120,12 @@ def test_plan_invariants(c, verdict):
                      if p.relief_pct is None or p.relief_pct < 50}
     assert {(t.type, t.target) for t in plan.already_tried} == failed_priors
     assert not skipped & {s.id for s in plan.steps}
-    if plan.surgery.indicated:
+    if plan.surgery.status == "now":
         assert any(s.tier == "surgical_referral" and s.status == "now" for s in plan.steps)
+    if plan.surgery.indicated:
+        assert any(s.tier == "surgical_referral" for s in plan.steps) or (
+            plan.surgery.status == "urgent" and plan.steps[0].tier == "urgent")
+    else:
+        assert not any(s.tier == "surgical_referral" for s in plan.steps)
     if len(plan.surgery.sequence) == 2:
         assert plan.surgery.shared_decision

@@ -65,19 +65,23 @@ def test_anticoagulant_with_egfr_25_is_not_advised_nsaids():
                for m in plan.medications)
 
 
+SAFE_HISTORY = {"egfr": 90, "anticoagulant": False, "gi_bleed_history": False,
+                "nsaid_intolerance": False, "cardiovascular_disease": False}
+
+
 @pytest.mark.parametrize(("history", "age", "expected"), [
     ({"egfr": 29.9}, 50, "avoid"), ({"egfr": 30}, 50, "caution"), ({"egfr": 59}, 50, "caution"),
     ({"egfr": 60}, 50, "use"), ({"gi_bleed_history": True}, 50, "avoid"),
     ({"nsaid_intolerance": True}, 50, "avoid"), ({"cardiovascular_disease": True}, 50, "caution"),
-    ({}, 65, "caution"), ({}, 64, "use"), ({}, None, "use"),
+    ({}, 65, "caution"), ({}, 64, "use"), ({}, None, "caution"),
 ])
 def test_oral_nsaid_rules(history, age, expected):
-    c = case(history=history, **({"age": age} if age is not None else {}))
+    c = case(history={**SAFE_HISTORY, **history}, **({"age": age} if age is not None else {}))
     assert _med(make_plan(c, assessment("hip"), KB), "oral NSAID").recommendation == expected
 
 
 def test_alternatives_only_when_nsaids_are_unsafe():
-    plan = make_plan(case(age=50, history={"egfr": 90}), assessment("hip"), KB)
+    plan = make_plan(case(age=50, history=SAFE_HISTORY), assessment("hip"), KB)
     labels = [m.drug_class for m in plan.medications]
     assert not any(label.startswith(("paracetamol", "weak opioid")) for label in labels)
 

@@ -2,7 +2,9 @@
 
 The named fields are the contract. Extensions (all optional for readers): versions, the
 rules that fired, each step's `tier`, `status` and `verified`, steps already tried, the
-shared-decision label on surgical sequencing, and the medication rule behind each advice.
+shared-decision label on surgical sequencing, the medication rule behind each advice and the
+safety facts to check first, surgery `status`, steps deferred behind an urgent referral, and
+the conflict pairs checked.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ Tier = Literal["urgent", "work_up", "conservative", "injection", "surgical_refer
 StepStatus = Literal["now", "if_no_relief"]
 Recommendation = Literal["use", "caution", "avoid"]
 Verification = Literal["primary", "secondary", "unverified"]
+SurgeryStatus = Literal["not_indicated", "if_no_relief", "now", "urgent", "deferred"]
 
 
 class _Out(BaseModel):
@@ -58,10 +61,17 @@ class MedicationAdvice(_Out):
     citation: str = ""
     verified: Verification = "unverified"
     rules: list[str] = Field(default_factory=list)
+    check_first: list[str] = Field(default_factory=list)
+    """Safety facts not recorded in the case that must be checked before prescribing."""
 
 
 class Surgery(_Out):
     indicated: bool
+    """True whenever the plan holds a surgical referral (urgent, now or if no relief)."""
+    status: SurgeryStatus = "not_indicated"
+    """When: `urgent` (an emergency surgical referral leads the plan), `now`, `if_no_relief`,
+    `deferred` (elective referral waits for an urgent non-surgical assessment), or
+    `not_indicated`."""
     sequence: list[Organ] = Field(default_factory=list)
     why: str = ""
     shared_decision: bool = False
@@ -92,6 +102,10 @@ class Plan(_Out):
     surgery: Surgery
     cautions: list[str] = Field(default_factory=list)
     already_tried: list[AlreadyTried] = Field(default_factory=list)
+    deferred: list[Step] = Field(default_factory=list)
+    """Elective steps held back until an urgent assessment excludes an emergency."""
+    conflicts_checked: list[str] = Field(default_factory=list)
+    """The conflict pairs (knowledge/plan/conflicts.yaml) this plan was checked against."""
     rules_fired: list[str] = Field(default_factory=list)
     unverified: list[str] = Field(default_factory=list)
     disclaimer: str = (

@@ -8,6 +8,7 @@ offered again as new.
 
 from __future__ import annotations
 
+from hipspine.errors import KnowledgeBaseError
 from hipspine.kb import knowledge_version, load_references
 from hipspine.models.assessment import Assessment
 from hipspine.models.case import Case, PriorTreatment
@@ -20,8 +21,10 @@ from hipspine.models.plan import (
     Plan,
     Step,
     Surgery,
+    SurgeryStatus,
     UrgentReferral,
 )
+from hipspine.plan.conflicts import find_conflicts, is_surgical_urgent
 from hipspine.plan.facts import Facts, build_facts, holds, relieved
 from hipspine.plan.knowledge import DrugClass, PlanKnowledge, StepRule
 from hipspine.version import ENGINE_VERSION
@@ -33,38 +36,67 @@ def make_plan(case: Case, assessment: Assessment, kb: PlanKnowledge,
               spinopelvic: SpinopelvicResult | None = None) -> Plan:
     """The plan a careful hip-spine clinician would write for this case and assessment.
 
-    `spinopelvic` (optional) lets the surgical sequencing see sagittal deformity.
+    `spinopelvic` (optional) lets the surgical sequencing see sagittal deformity. The plan is
+    checked against the conflict pairs of the knowledge base; one that remains is a
+    knowledge-base error (raised, never output).
     """
     facts = build_facts(case, assessment, kb.facts, spinopelvic)
     fired: list[str] = []
     urgent_steps, urgent = _urgent(assessment, kb, facts, fired)
     steps, tried = _steps(case, assessment, kb, facts, fired)
+    deferred: list[Step] = []
     if urgent_steps:
+        steps, deferred = _defer(steps, kb, fired)
         steps = [s.model_copy(update={"why": "After the urgent assessment, if it excludes an "
                                             "emergency: " + s.why}) for s in steps]
     ordered = [*urgent_steps, *steps]
     numbered = [s.model_copy(update={"order": i}) for i, s in enumerate(ordered, start=1)]
+    deferred = [s.model_copy(update={"order": i}) for i, s in enumerate(deferred, start=1)]
     medications = _medications(kb, facts, fired)
     lifestyle = _lifestyle(kb, facts, fired)
-    cautions = _cautions(kb, facts, {s.id for s in steps}, fired)
+    planned = [*steps, *deferred]
+    cautions = _cautions(kb, facts, {s.id for s in planned}, fired)
+    if deferred and kb.steps.urgent.defer is not None:
+        cautions.insert(0, f"{kb.steps.urgent.defer.why} Deferred: "
+                           + ", ".join(s.id for s in deferred) + ".")
     if spinopelvic is not None and any(s.tier == "surgical_referral" and s.target == "hip"
-                                       for s in steps):
+                                       for s in planned):
         cautions.extend(_arthroplasty_notes(spinopelvic))
-    surgery = _surgery(kb, facts, steps, fired)
-    unverified = sorted({s.id for s in numbered if s.verified == "unverified"}
+    surgery = _surgery(kb, facts, urgent_steps, steps, deferred, fired)
+    unverified = sorted({s.id for s in [*numbered, *deferred] if s.verified == "unverified"}
                         | {f"medication.{m.drug_class}" for m in medications
                            if m.verified == "unverified"}
                         | {lf.id for lf in lifestyle if lf.verified == "unverified"})
     if unverified:
         cautions.append("Not yet verified against its source in this knowledge base (check "
                         "before relying on it): " + ", ".join(unverified) + ".")
-    return Plan(
+    plan = Plan(
         engine_version=ENGINE_VERSION, knowledge_version=knowledge_version(),
         case_id=case.id, verdict=assessment.verdict, diagnosis=assessment.diagnosis,
         urgent_referral=urgent,
         steps=numbered, lifestyle=lifestyle, medications=medications, surgery=surgery,
-        cautions=cautions, already_tried=tried, rules_fired=fired, unverified=unverified,
+        cautions=cautions, already_tried=tried, deferred=deferred,
+        conflicts_checked=[c.id for c in kb.conflicts.conflicts],
+        rules_fired=fired, unverified=unverified,
     )
+    violations = find_conflicts(plan, kb, facts)
+    if violations:
+        raise KnowledgeBaseError("the plan rules produced a conflicting plan: "
+                                 + "; ".join(str(v) for v in violations))
+    return plan
+
+
+def _defer(steps: list[Step], kb: PlanKnowledge,
+           fired: list[str]) -> tuple[list[Step], list[Step]]:
+    """Split off the elective steps that wait behind an urgent referral."""
+    rule = kb.steps.urgent.defer
+    if rule is None:
+        return steps, []
+    keep = [s for s in steps if s.tier not in rule.tiers]
+    held = [s.model_copy(update={"why": f"{rule.why} {s.why}"}) for s in steps
+            if s.tier in rule.tiers]
+    fired.extend(f"deferred.{s.id}" for s in held)
+    return keep, held
 
 
 def _urgent(assessment: Assessment, kb: PlanKnowledge, facts: Facts,
@@ -236,6 +268,27 @@ def _medications(kb: PlanKnowledge, facts: Facts, fired: list[str]) -> list[Medi
 
 
 def _advise(drug: DrugClass, facts: Facts) -> MedicationAdvice:
+    advice = _advise_known(drug, facts)
+    if advice.recommendation == "avoid":
+        return advice
+    unknown = [f for f in drug.check_before_use if facts.get(f.fact) is None]
+    if not unknown:
+        return advice
+    labels = [f.label for f in unknown]
+    update: dict[str, object] = {
+        "check_first": labels,
+        "why": "Check before prescribing: " + ", ".join(labels) + " (not recorded). "
+               + advice.why,
+        "rules": [*advice.rules, f"{drug.id}.check_first"],
+    }
+    if advice.recommendation == "use":
+        update.update(recommendation="caution", citation=unknown[0].citation,
+                      verified="unverified" if any(f.verified == "unverified" for f in unknown)
+                      else unknown[0].verified)
+    return advice.model_copy(update=update)
+
+
+def _advise_known(drug: DrugClass, facts: Facts) -> MedicationAdvice:
     matched = [r for r in drug.rules if holds(r.when, facts)]
     if not matched:
         d = drug.default
@@ -276,12 +329,39 @@ def _cautions(kb: PlanKnowledge, facts: Facts, step_ids: set[str],
     return out
 
 
-def _surgery(kb: PlanKnowledge, facts: Facts, steps: list[Step],
-             fired: list[str]) -> Surgery:
+def _surgery(kb: PlanKnowledge, facts: Facts, urgent_steps: list[Step], steps: list[Step],
+             deferred: list[Step], fired: list[str]) -> Surgery:
+    """The surgery section, derived from the steps so that the two always agree."""
+    elective = _elective_surgery(kb, facts, [*steps, *deferred], fired)
+    surgical_urgent = [s for s in urgent_steps if is_surgical_urgent(s.id, kb)]
+    if surgical_urgent:
+        organs: list[Organ] = []
+        for s in surgical_urgent:
+            organs.extend(o for o in (("hip", "spine") if s.target == "both" else (s.target,))
+                          if o not in organs)
+        sequence = [*organs, *(o for o in elective.sequence if o not in organs)]
+        why = "Emergency surgical assessment first: " + " ".join(s.why for s in surgical_urgent)
+        if elective.sequence:
+            why += " Elective surgery only after the emergency is excluded or treated: " \
+                   + elective.why
+        return elective.model_copy(update={
+            "indicated": True, "status": "urgent", "sequence": sequence, "why": why,
+            "citations": sorted({*(s.citation for s in surgical_urgent),
+                                 *elective.citations})})
+    if deferred and elective.sequence:
+        defer = kb.steps.urgent.defer
+        return elective.model_copy(update={
+            "indicated": False, "status": "deferred",
+            "why": f"{defer.why if defer else 'Deferred.'} Then: {elective.why}"})
+    return elective
+
+
+def _elective_surgery(kb: PlanKnowledge, facts: Facts, steps: list[Step],
+                      fired: list[str]) -> Surgery:
     surgical = [s for s in steps if s.tier == "surgical_referral"]
     now_organs = {s.target for s in surgical if s.status == "now"}
     organs = {s.target for s in surgical}
-    indicated = bool(now_organs)
+    status: SurgeryStatus = "now" if now_organs else "if_no_relief"
     seq_rules = kb.sequencing
     if {"hip", "spine"} <= organs:
         exceptions = [e for e in seq_rules.exceptions if holds(e.when, facts)]
@@ -299,16 +379,17 @@ def _surgery(kb: PlanKnowledge, facts: Facts, steps: list[Step],
             fired.extend(f"sequence.{e.id}" for e in supports)
         when = "" if {"hip", "spine"} <= now_organs else (
             " Applies if both operations become indicated.")
-        return Surgery(indicated=indicated, sequence=sequence,
+        return Surgery(indicated=True, status=status, sequence=sequence,
                        why=f"{why}{when} {seq_rules.consensus.why}",
                        shared_decision=True, consensus=seq_rules.consensus.label,
                        citations=[*cites, *seq_rules.consensus.citations])
     if organs:
         organ: Organ = "hip" if "hip" in organs else "spine"
         step = next(s for s in surgical if s.target == organ)
-        why = step.why if indicated else f"Not yet: {step.why}"
-        return Surgery(indicated=indicated, sequence=[organ], why=why,
+        why = step.why if now_organs else (
+            f"If the steps above bring no relief: {step.why}")
+        return Surgery(indicated=True, status=status, sequence=[organ], why=why,
                        citations=[step.citation])
-    return Surgery(indicated=False, sequence=[],
+    return Surgery(indicated=False, status="not_indicated", sequence=[],
                    why="No surgical referral: the picture is not advanced, or conservative "
                        "care has not yet been tried.")

@@ -7,11 +7,12 @@ citations. The core receives a `PlanKnowledge`, so tests can hand it a tiny one.
 from __future__ import annotations
 
 import functools
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from hipspine.kb import KBModel, Verification, load_section
-from hipspine.models.plan import Organ, Recommendation, Target, Tier
+from hipspine.models.plan import Organ, Recommendation, StepStatus, SurgeryStatus, Target, Tier
 
 TIER_ORDER: tuple[Tier, ...] = (
     "urgent", "work_up", "conservative", "injection", "surgical_referral")
@@ -56,12 +57,26 @@ class SafetyNet(KBModel):
     why: str
     citation: str
     verified: Verification
+    surgical: bool = False  # the referral is itself to a (spinal or hip) surgeon
+
+
+class Deferral(KBModel):
+    """Which elective tiers wait behind an urgent referral, and why."""
+
+    tiers: list[Tier]
+    why: str
+    citation: str
+    verified: Verification
+    note: str | None = None
 
 
 class UrgentRules(KBModel):
     safety_net: list[SafetyNet]
     red_flag_targets: dict[str, Target]
     red_flag_default_target: Target
+    red_flag_surgical: list[str] = Field(default_factory=list)
+    """Red-flag id parts whose urgent referral is itself a surgical referral."""
+    defer: Deferral | None = None
 
 
 class StepRule(KBModel):
@@ -97,12 +112,23 @@ class MedicationRule(Advice):
     when: When
 
 
+class SafetyFact(KBModel):
+    """A fact a drug class's safety rules test: unknown, it must be checked before use."""
+
+    fact: str
+    label: str
+    citation: str
+    verified: Verification
+    note: str | None = None
+
+
 class DrugClass(KBModel):
     id: str
     label: str
     show_when: When | None = None
     default: Advice
     rules: list[MedicationRule] = Field(default_factory=list)
+    check_before_use: list[SafetyFact] = Field(default_factory=list)
 
 
 class InjectionCaution(KBModel):
@@ -171,6 +197,46 @@ class SequencingFile(KBModel):
     exceptions: list[SequenceException]
 
 
+ItemKind = Literal["step", "surgery", "medication", "unknown_safety_fact"]
+
+
+class PlanItem(KBModel):
+    """Selects items of a plan: every filter given must match (an absent filter matches all)."""
+
+    kind: ItemKind
+    id: list[str] | None = None
+    tier: list[Tier] | None = None
+    status: list[StepStatus] | None = None
+    surgical: bool | None = None  # steps: an urgent referral that is itself surgical
+    indicated: bool | None = None  # surgery
+    surgery_status: list[SurgeryStatus] | None = None
+    recommendation: list[Recommendation] | None = None  # medications
+
+
+class Conflict(KBModel):
+    """Two kinds of plan item that must never appear together in one plan."""
+
+    id: str
+    first: PlanItem
+    second: PlanItem
+    same_drug_class: bool = False
+    reason: str
+    citation: str | None = None
+    verified: Verification
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _cited_unless_design_choice(self) -> Conflict:
+        if self.citation is None and self.verified != "design_choice":
+            raise ValueError(f"conflict {self.id!r}: a clinical rule needs a citation "
+                             "(or mark it verified: design_choice)")
+        return self
+
+
+class ConflictsFile(KBModel):
+    conflicts: list[Conflict]
+
+
 class PlanKnowledge(KBModel):
     """Everything `make_plan` applies."""
 
@@ -181,7 +247,7 @@ class PlanKnowledge(KBModel):
     sequencing: SequencingFile
     cautions: CautionsFile = Field(default_factory=lambda: CautionsFile(cautions=[]))
     tier_order: list[Tier] = Field(default_factory=lambda: list(TIER_ORDER))
-
+    conflicts: ConflictsFile = Field(default_factory=lambda: ConflictsFile(conflicts=[]))
 
 
 @functools.cache
@@ -194,4 +260,5 @@ def load_plan_knowledge() -> PlanKnowledge:
         lifestyle=load_section("plan/lifestyle.yaml", LifestyleFile),
         sequencing=load_section("plan/sequencing.yaml", SequencingFile),
         cautions=load_section("plan/cautions.yaml", CautionsFile),
+        conflicts=load_section("plan/conflicts.yaml", ConflictsFile),
     )
