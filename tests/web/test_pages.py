@@ -72,16 +72,23 @@ def test_red_flags_are_shown_first(clinician: TestClient) -> None:
 
 def test_saved_assessment_and_prom_appear_on_patient_page(clinician: TestClient,
                                                           example_cases: dict[str, Any]) -> None:
+    import datetime as dt
+
+    case = example_cases["hip-dominant"]
     home = clinician.get("/")
+    born = dt.date.today().year - case["age"]  # the record must agree with the case
     r = clinician.post("/patients", data={"csrf_token": csrf_of(home.text),
-                                          "pseudonym": "PG-1", "year_of_birth": "1956",
-                                          "sex": "female"}, follow_redirects=False)
+                                          "pseudonym": "PG-1", "year_of_birth": str(born),
+                                          "sex": case.get("sex", "female")},
+                       follow_redirects=False)
     assert r.status_code == 303
     url = r.headers["location"]
     pid = int(url.rsplit("/", 1)[1])
-    data = _form_for(example_cases["hip-dominant"], csrf_of(clinician.get("/intake").text))
+    data = _form_for(case, csrf_of(clinician.get("/intake").text))
     data["patient_id"] = str(pid)
-    assert "Saved to the record" in clinician.post("/intake", data=data).text
+    saved = clinician.post("/intake", data=data, follow_redirects=False)
+    assert saved.status_code == 303  # post/redirect/get: reloading does not save again
+    assert "Saved to the record" in clinician.get(saved.headers["location"]).text
     form = clinician.get(f"/patients/{pid}/proms/new", params={"instrument": "nrs_hip"})
     assert form.status_code == 200 and "hip pain" in form.text.lower()
     r = clinician.post(f"/patients/{pid}/proms",

@@ -147,12 +147,15 @@ async def patient_prom_submit(request: Request, token: str) -> Response:
         return _refused(request, exc)
     form = await request.form()
     check_form_csrf(request, str(form.get("csrf_token", "")))
-    items: list[int | None] = []
-    for index in range(len(inst.items)):
-        raw = str(form.get(f"item_{index}", "")).strip()
-        if raw and not raw.lstrip("-").isdigit():
-            raise InputError.single(f"items[{index}]", raw, "a whole number", what="PROM")
-        items.append(int(raw) if raw else None)
+    from hipspine.web.routes.pages import prom_items
+
+    items, errors = prom_items(inst, form)  # the clinic's rule: no empty questionnaire
+    if errors:
+        return render(request, "prom_form.html", {
+            "patient": None, "instrument": inst, "action": f"/q/{token}",
+            "today": dt.date.today().isoformat(), "timepoints": [], "errors": errors,
+            "values": {k: str(v) for k, v in form.items() if k != "csrf_token"}},
+            status_code=422)
     body = parse_model(PromCreate, {"instrument": inst.id, "items": items,
                                     "administered_on": dt.date.today().isoformat()}, "PROM")
     scored = services.score_prom(body.instrument, body.items)
