@@ -535,7 +535,7 @@ def summary_text(stored: dict[str, Any]) -> str:
                      f"(pre-test {src['pretest'] * 100:.0f}%)")
         for c in src.get("contributions", [])[:6]:
             lines.append(f"    {c.get('finding')} (likelihood ratio "
-                         f"{c.get('likelihood_ratio', 0):g}; {c.get('citation', '')})")
+                         f"{c.get('likelihood_ratio', 0):.3g}; {c.get('citation', '')})")
     if a.get("next_tests"):
         lines += ["", "Next tests that would help most:"]
         lines += [f"- {t['test']}: {t['why']}" for t in a["next_tests"]]
