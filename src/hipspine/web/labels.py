@@ -202,7 +202,8 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 def split_next_tests(tests: Any) -> tuple[list[Any], list[Any]]:
     """(tests that could change the verdict, tests that only add information): a test the
     model gives exactly 0 % chance of changing the verdict is not a next step."""
-    could, only_info = [], []
+    could: list[Any] = []
+    only_info: list[Any] = []
     for t in tests or []:
         chance = _get(t, "chance_verdict_changes")
         (only_info if chance is not None and float(chance) <= 0.0 else could).append(t)
