@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +103,43 @@ def token_client(app: Any, client: TestClient) -> TestClient:
     machine = TestClient(app)
     machine.headers["Authorization"] = f"Bearer {token}"
     return machine
+
+
+@contextmanager
+def served_with_logs(app: Any, log_level: str = "debug",
+                     loggers: tuple[str, ...] = ("", "uvicorn", "uvicorn.access",
+                                                 "uvicorn.error", "hipspine")
+                     ) -> Iterator[tuple[str, io.StringIO]]:
+    """`app` under a real uvicorn on a free loopback port, with uvicorn's own logging set up;
+    yields (base URL, the text of every record the named loggers write meanwhile)."""
+    import logging
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level=log_level, access_log=True))
+    sink = io.StringIO()
+    handler = logging.StreamHandler(sink)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    watched = [logging.getLogger(n) for n in loggers]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        for logger in watched:
+            logger.addHandler(handler)
+        yield f"http://127.0.0.1:{port}", sink
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        for logger in watched:
+            logger.removeHandler(handler)

@@ -121,39 +121,14 @@ def test_no_identifier_or_secret_reaches_any_log_line(app: Any) -> None:
     """Every route of the app, under a real uvicorn with its own logging configuration, at
     debug level, with identifiers in paths, queries, bodies, headers and cookies, and one
     route that fails with them in its exception."""
-    import io
-    import socket
-    import threading
-    import time
-
     import httpx
-    import uvicorn
-    from tests.web.conftest import PASSWORDS, csrf_of
+    from tests.web.conftest import PASSWORDS, csrf_of, served_with_logs
 
     @app.post("/test-only/boom")
     def boom() -> None:
         raise RuntimeError(f"{NAME} {BIRTH} {MRN} {API_TOKEN}")
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="debug", access_log=True))
-    sink = io.StringIO()
-    handler = logging.StreamHandler(sink)
-    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-    watched = [logging.getLogger(n) for n in ("", "uvicorn", "uvicorn.access",
-                                                "uvicorn.error", "hipspine")]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        for logger in watched:
-            logger.addHandler(handler)
-        base = f"http://127.0.0.1:{port}"
+    with served_with_logs(app) as (base, sink):
         with httpx.Client(base_url=base, timeout=60) as client:
             page = client.get("/login")
             client.post("/login", data={"username": "clin", "password": PASSWORDS["clin"],
@@ -182,11 +157,6 @@ def test_no_identifier_or_secret_reaches_any_log_line(app: Any) -> None:
                 machine.get(f"/q/{API_TOKEN}")
                 assert machine.post("/test-only/boom").status_code == 500
         assert sent > 40
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        for logger in watched:
-            logger.removeHandler(handler)
     text = sink.getvalue()
     assert "uvicorn.access" in text and "Traceback" in text  # the logs were written
     leaked = [s for s in SECRETS if s in text]

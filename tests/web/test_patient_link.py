@@ -364,14 +364,8 @@ def test_issue_use_revoke_and_refusals_are_audited_without_the_token(
 
 def test_the_access_log_line_of_a_link_holds_no_token(app: Any, engine: Any) -> None:
     """A real uvicorn's access log for opening and submitting a link: `/q/{id}`."""
-    import io
-    import logging
-    import socket
-    import threading
-    import time
-
     import httpx
-    import uvicorn
+    from tests.web.conftest import served_with_logs
 
     from hipspine.web import store
 
@@ -380,34 +374,14 @@ def test_the_access_log_line_of_a_link_holds_no_token(app: Any, engine: Any) -> 
         actor = store.Actor(user.id, user.username, user.role)
         patient = store.create_patient(s, actor, "LOG-LINK-1", None, None)
         _, token = store.issue_patient_link(s, actor, patient.id, "nrs_leg", "6m")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="info", access_log=True))
-    sink = io.StringIO()
-    handler = logging.StreamHandler(sink)
-    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    access = logging.getLogger("uvicorn.access")
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        access.addHandler(handler)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as phone:
+    with served_with_logs(app, "info", ("uvicorn.access",)) as (base, sink):
+        with httpx.Client(base_url=base, timeout=30) as phone:
             form = phone.get(f"/q/{token}")
             assert form.status_code == 200
             done = phone.post(f"/q/{token}", data={"csrf_token": csrf_of(form.text),
                                                    "item_0": "5"})
             assert done.status_code == 200
             assert phone.get(f"/q/{token}?from=sms").status_code == 410
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        access.removeHandler(handler)
     lines = [line for line in sink.getvalue().splitlines() if "/q/" in line]
     assert len(lines) == 3, sink.getvalue()
     assert all("/q/{id}" in line for line in lines)
