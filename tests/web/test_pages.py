@@ -139,3 +139,19 @@ def test_load_case_document_prefills_form(clinician: TestClient,
                                                "case_json": '{"format": "hipspine.case/1", '
                                                             '"exam": {"fabr": true}}'})
     assert bad.status_code == 422 and "exam.fabr" in bad.text
+
+
+def test_the_result_page_shows_the_plan_as_one_consistent_whole(clinician: TestClient) -> None:
+    """Cauda equina symptoms with a suspected metastasis: the urgent surgical referral, the
+    elective steps deferred behind it, and never "Not indicated now" beside it."""
+    case = {"format": "hipspine.case/1", "age": 70, "sex": "male",
+            "symptoms": {"saddle_anaesthesia": True, "bladder_bowel_dysfunction": True,
+                         "pain_locations": ["low_back", "below_knee"]},
+            "imaging": {"reports": ["MRI: suspected metastasis in the L3 vertebral body."]}}
+    r = clinician.post("/intake", data=_form_for(case, csrf_of(clinician.get("/intake").text)))
+    assert r.status_code == 200, r.text[:500]
+    assert 'id="plan-deferred"' in r.text and "epidural injection" in r.text.split(
+        'id="plan-deferred"', 1)[1].split("</ul>", 1)[0]
+    surgery = r.text.split('id="plan-surgery">', 1)[1].split("</p>", 1)[0]
+    assert surgery.startswith("Urgent surgical referral")
+    assert "Not indicated now" not in r.text

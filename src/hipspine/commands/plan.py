@@ -38,6 +38,12 @@ def register(app: typer.Typer) -> None:
             render_text(result)
 
 
+SURGERY_WORDS = {"urgent": "urgent surgical referral", "now": "indicated now",
+                 "if_no_relief": "if the steps above bring no relief",
+                 "deferred": "deferred until the urgent assessment",
+                 "not_indicated": "not indicated now"}
+
+
 def render_text(result) -> None:  # type: ignore[no-untyped-def]
     """Readable, coloured plan for a terminal (the same content as the JSON)."""
     from rich.console import Console
@@ -61,6 +67,10 @@ def render_text(result) -> None:  # type: ignore[no-untyped-def]
         console.print(f" [{colour}]{step.order}.[/] {escape(f'[{step.target}]')}{when} "
                       f"{escape(step.action)}{flag}")
         console.print(f"    [dim]why:[/] {escape(step.why)} {cite(step.citation)}")
+    if result.deferred:
+        console.print("\n[bold]Deferred until the urgent assessment[/]")
+        for step in result.deferred:
+            console.print(f" [dim]-[/] {escape(f'[{step.target}]')} {escape(step.action)}")
     for tried in result.already_tried:
         console.print(f" [dim]- {escape(tried.note)}[/]")
     if result.medications:
@@ -75,7 +85,7 @@ def render_text(result) -> None:  # type: ignore[no-untyped-def]
             console.print(f" • {escape(item.advice)} [dim]{escape(item.why)}[/] "
                           f"{cite(item.citation)}")
     s = result.surgery
-    console.print("\n[bold]Surgery[/]: " + ("indicated" if s.indicated else "not indicated now")
+    console.print("\n[bold]Surgery[/]: " + SURGERY_WORDS.get(s.status, s.status)
                   + (f", sequence {' then '.join(s.sequence)}" if s.sequence else ""))
     if s.why:
         console.print(f"    {escape(s.why)}")
