@@ -36,6 +36,7 @@ def create_app(settings: WebSettings | None = None, engine: Any | None = None) -
         api_clinical,
         api_registry,
         auth,
+        intake_live,
         pages,
         patient_link,
         research,
@@ -87,7 +88,7 @@ def create_app(settings: WebSettings | None = None, engine: Any | None = None) -
         )
 
     for module in (api_clinical, api_registry, tokens, auth, pages, tools, admin, research,
-                   patient_link):
+                   patient_link, intake_live):
         app.include_router(module.router)
     _mount_cds(app)
     return app

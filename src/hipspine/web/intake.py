@@ -8,6 +8,7 @@ validation messages land beside the input they concern. Yes/no findings are thre
 
 from __future__ import annotations
 
+import functools
 import math
 import types
 import typing
@@ -67,6 +68,7 @@ class Field:
     maximum: float | None = None
     integer: bool = False
     unit: str = ""
+    hint: str = ""  # e.g. the red flag a finding raises
 
 
 @dataclass
@@ -141,13 +143,35 @@ def _model_fields(prefix: str, model: type[BaseModel], skip: tuple[str, ...] = (
     return out
 
 
+def red_flag_fields() -> dict[str, str]:
+    """{case field path: the red flags it can raise}, for the yes/no findings the assessment
+    knowledge's red-flag triggers test, in the knowledge's order (the most urgent first)."""
+    return dict(_red_flag_fields())
+
+
+@functools.cache
+def _red_flag_fields() -> tuple[tuple[str, str], ...]:
+    from hipspine.assess.knowledge import load_assessment_knowledge
+
+    found: dict[str, list[str]] = {}
+    for rule in load_assessment_knowledge().rules.red_flags:
+        for trigger in rule.triggers:
+            for condition in trigger.all_of:
+                if condition.op in ("is_true", "is_false"):
+                    categories = found.setdefault(condition.field, [])
+                    if rule.category not in categories:
+                        categories.append(rule.category)
+    return tuple((path, "; ".join(cats)) for path, cats in found.items())
+
+
 def sections() -> list[Section]:
-    """The intake form, section by section, in the order a consultation runs."""
+    """The intake form, section by section: the patient, then the red-flag questions (the
+    yes/no findings a red flag of the assessment knowledge tests), then the rest in the
+    order a consultation runs."""
     from hipspine.models.case import Case
 
     top = [f for f in _model_fields("", Case, ("format", "id")) if f is not None]
-    return [
-        Section("patient", "Patient", top),
+    rest = [
         Section("symptoms", "Symptoms", _model_fields("symptoms", Symptoms, ("pain_locations",))),
         Section("exam", "Examination", _model_fields("exam", Exam)),
         Section("history", "History", _model_fields("history", History, ("prior_treatments",))),
@@ -161,6 +185,19 @@ def sections() -> list[Section]:
                                                    "spondylolisthesis", "reports"))),
         Section("tests", "Diagnostic tests", _model_fields("tests", Tests)),
     ]
+    flagged = red_flag_fields()
+    by_path = {f.path: f for s in rest for f in s.fields if f.kind == "tri"}
+    red = []
+    for path, hint in flagged.items():
+        if path in by_path:
+            by_path[path].hint = hint
+            red.append(by_path[path])
+    moved = {f.path for f in red}
+    for s in rest:
+        s.fields = [f for f in s.fields if f.path not in moved]
+    return [Section("patient", "Patient", top),
+            Section("red_flags", "Red flags: ask these first", red),
+            *(s for s in rest if s.fields)]
 
 
 def prior_treatment_fields(row: int) -> list[Field]:
