@@ -28,7 +28,9 @@ def fill_intake(page: Any, case: dict[str, Any]) -> None:
         element = page.query_selector(selector)
         assert element is not None, f"intake has no input for {path}"
         tag = element.evaluate("e => e.tagName")
-        if tag == "SELECT":
+        if element.get_attribute("type") == "radio":  # yes / no / not known toggles
+            page.check(f'[name="{path}"][value="{value}"]')
+        elif tag == "SELECT":
             page.select_option(selector, str(value))
         else:
             page.fill(selector, str(value))
@@ -81,7 +83,7 @@ def test_prom_submitted_appears_on_timeline(phone: Any, server: str) -> None:
     phone.fill("#administered_on", "2026-11-15")
     phone.click("#prom-submit")
     phone.wait_for_selector("#timeline")
-    assert phone.url.split("#")[0] == url
+    assert phone.url.split("#")[0].split("?")[0] == url  # ?saved_prom=ID: the notice
     timeline = phone.inner_text("#timeline")
     assert "2026-11-15" in timeline and "nrs_back 3" in timeline
     shot(phone, "patient-phone")

@@ -298,12 +298,51 @@ def _mcid(instrument: Any) -> tuple[float | None, str]:
 
 
 @router.get("/patients/{patient_id}")
-def patient_page(request: Request, patient_id: PatientId) -> Response:
-    return render(request, "patient.html", _patient_context(request, patient_id))
+def patient_page(request: Request, patient_id: PatientId,
+                 saved_prom: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None
+                 ) -> Response:
+    """The patient page; after a PROM is saved (`?saved_prom=ID`), its score in a notice."""
+    return render(request, "patient.html",
+                  _patient_context(request, patient_id, saved_prom=saved_prom))
+
+
+TIMEPOINT_WORDS = {"baseline": "baseline", "6w": "6 weeks", "3m": "3 months",
+                   "6m": "6 months", "12m": "12 months", "24m": "24 months"}
+
+
+def score_words(instrument: Any, score: float | None) -> str:
+    """A PROM score as read: "34 %" for the ODI, "12 (0-48)" for a points scale."""
+    if score is None:
+        return "no score (too many items unanswered)"
+    if instrument is not None and str(getattr(instrument, "scoring", "")).startswith("percent"):
+        return f"{score:g} %"
+    if instrument is not None and getattr(instrument, "range", None):
+        lo, hi = instrument.range
+        return f"{score:g} (range {lo:g}\u2013{hi:g})"
+    return f"{score:g}"
+
+
+def _span_words(delta: dt.timedelta) -> str:
+    seconds = abs(delta.total_seconds())
+    for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return "less than a minute"
+
+
+def expiry_words(expires_at: dt.datetime, now: dt.datetime | None = None) -> str:
+    """"expires in 13 days" / "expired 2 hours ago" (both naive UTC, as the store keeps)."""
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    left = expires_at - now
+    if left.total_seconds() > 0:
+        return f"expires in {_span_words(left)}"
+    return f"expired {_span_words(left)} ago"
 
 
 def _patient_context(request: Request, patient_id: int, errors: dict[str, str] | None = None,
-                     values: dict[str, Any] | None = None) -> dict[str, Any]:
+                     values: dict[str, Any] | None = None,
+                     saved_prom: int | None = None) -> dict[str, Any]:
     actor = page_actor(request)
     with transaction(request) as s:
         patient = store.get_patient(s, actor, patient_id, log=True)
@@ -333,6 +372,7 @@ def _patient_context(request: Request, patient_id: int, errors: dict[str, str] |
         events.sort(key=lambda e: (e["day"], e["kind"]))
         latest = store.assessment_document(assessments[-1]) if assessments else None
         latest_id = assessments[-1].id if assessments else None
+        latest_day = assessments[-1].created_at.date().isoformat() if assessments else None
         can_reassess = any(store.assessment_case(a) is not None for a in assessments)
         open_ep = store.open_episode(s, actor, patient_id)
         latest_plan = plans[-1].document if plans else None
@@ -353,14 +393,26 @@ def _patient_context(request: Request, patient_id: int, errors: dict[str, str] |
                                      bool(inst.higher_is_better) if inst else False, label))
     instruments = [{"id": i.id, "name": i.name, "wording": i.licence.item_wording_shipped}
                    for i in table.values()]
+    saved = None
+    for p in proms:  # only this patient's PROMs, already read under the access check
+        if saved_prom is not None and p.id == saved_prom:
+            inst = table.get(p.instrument)
+            saved = {"id": p.id, "name": inst.name if inst else p.instrument,
+                     "score": score_words(inst, p.score),
+                     "administered_on": p.administered_on.isoformat(),
+                     "timepoint": TIMEPOINT_WORDS.get(p.timepoint or "", p.timepoint)}
+    for link in links:
+        link["expiry_words"] = expiry_words(link["expires_at"])
     return {
         "patient": info, "episodes": episodes, "events": events, "plots": plots,
         "latest": latest, "latest_plan": latest_plan, "verdict_text": VERDICT_TEXT,
-        "latest_id": latest_id, "can_reassess": can_reassess,
+        "latest_id": latest_id, "latest_day": latest_day, "can_reassess": can_reassess,
         "open_episode": None if open_ep is None else open_ep.opened_on.isoformat(),
         "instruments": instruments, "treatment_types": _treatment_types(),
         "today": dt.date.today().isoformat(), "errors": errors or {},
         "values": values or {}, "links": links, **link_form_context(),
+        "saved_prom": saved, "timepoint_words": TIMEPOINT_WORDS,
+        "instrument_names": {i.id: i.name for i in table.values()},
     }
 
 
@@ -482,11 +534,13 @@ async def prom_submit(request: Request, patient_id: PatientId) -> Response:
     except InputError as exc:
         return refuse(prom_errors(exc))
     with transaction(request) as s:
-        store.create_prom(s, actor, patient_id, instrument=body.instrument,
-                          timepoint=body.timepoint, administered_on=body.administered_on,
-                          items=body.items, score=scored.score, scores=scored.detail,
-                          missing_items=scored.missing_items)
-    return RedirectResponse(f"/patients/{patient_id}#timeline", status_code=303)
+        row = store.create_prom(s, actor, patient_id, instrument=body.instrument,
+                                timepoint=body.timepoint, administered_on=body.administered_on,
+                                items=body.items, score=scored.score, scores=scored.detail,
+                                missing_items=scored.missing_items)
+        prom_id = row.id
+    return RedirectResponse(f"/patients/{patient_id}?saved_prom={prom_id}#prom-saved",
+                            status_code=303)
 
 
 # ----------------------------------------------------------------------------- stored assessments
@@ -589,4 +643,5 @@ def stored_assessment_page(request: Request, patient_id: PatientId,
         **stored, "plan": stored["plan"], "verdict_text": VERDICT_TEXT,
         "case_id": stored["assessment"].get("case_id"),
         "saved_patient": {"id": patient_id, "pseudonym": stored["patient"]["pseudonym"]},
+        "assessed_on": stored["created_at"].date().isoformat(),
         "created": stored["created_at"].strftime("%Y-%m-%d %H:%M UTC")})
