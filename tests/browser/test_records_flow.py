@@ -26,7 +26,7 @@ def test_prefill_save_reload_reopen_and_export(page: Any, server: str) -> None:
     assert page.inner_text("#src-age") == "from the patient record"
     shot(page, "intake-prefilled-from-record")
     page.click('.bodymap [data-loc="groin"] >> nth=0')
-    page.select_option('[name="exam.faber_positive"]', "yes")
+    page.check('[name="exam.faber_positive"][value="yes"]')
     page.click("#assess-button")
     page.wait_for_selector("#stored-assessment")
     result_url = page.url
