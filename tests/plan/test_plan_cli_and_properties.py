@@ -127,5 +127,22 @@ def test_plan_invariants(c, verdict):
             plan.surgery.status == "urgent" and plan.steps[0].tier == "urgent")
     else:
         assert not any(s.tier == "surgical_referral" for s in plan.steps)
-    if len(plan.surgery.sequence) == 2:
+    if len(plan.surgery.sequence) == 2 and plan.surgery.status != "urgent":
+        # an elective order of two operations is a shared decision; an emergency's is not
         assert plan.surgery.shared_decision
+
+
+def test_an_emergency_puts_the_spine_first_without_a_sequencing_decision():
+    """Cauda equina with hip OA and stenosis (found by the property test above): the urgent
+    spinal operation comes first by necessity, the elective hip operation after it, and no
+    hip-or-spine-first consensus is asked for."""
+    from hipspine.models import parse_case
+
+    c = parse_case({"format": "hipspine.case/1",
+                    "symptoms": {"bladder_bowel_dysfunction": True},
+                    "imaging": {"hip_oa": {"kellgren_lawrence": 3},
+                                "lumbar_stenosis": {"severity": "moderate"}}})
+    plan = make_plan(c, assessment("hip"), KB)
+    assert plan.surgery.status == "urgent" and plan.surgery.sequence[0] == "spine"
+    assert plan.steps[0].tier == "urgent"
+    assert not plan.surgery.shared_decision
