@@ -119,3 +119,14 @@ def test_without_javascript_the_form_submits_as_before(browser: Any, server: str
         assert page.url.endswith("/intake")
     finally:
         context.close()
+
+
+def test_a_refused_estimate_says_so_in_the_panel(page: Any, server: str) -> None:
+    sign_in(page, server, "clinician", "demo-clinician")
+    page.goto(f"{server}/intake")
+    page.wait_for_selector("#estimate-verdict")
+    page.eval_on_selector('#intake [name="csrf_token"]', "e => e.value = 'stale'")  # as if expired
+    page.check('[name="symptoms.fever"][value="yes"]')
+    page.wait_for_function("document.querySelector('#estimate-body').textContent"
+                           ".includes('could not be updated')")
+    assert not page.is_visible("#estimate-verdict")
