@@ -55,6 +55,32 @@ class View(_Strict):
         return _finite(value)
 
 
+# Where each landmark goes, for the click tool's guide (in the order it asks for them).
+# Keys are exactly the fields of `View`; a test keeps the two in step.
+LANDMARK_GUIDE: Final[dict[str, tuple[str, str]]] = {
+    "femoral_head_1": ("Femoral head 1 centre",
+                       "the centre of one femoral head (the ball of the hip joint)"),
+    "femoral_head_2": ("Femoral head 2 centre",
+                       "the centre of the other femoral head; on a true lateral it lies "
+                       "close to the first"),
+    "s1_anterior": ("S1 endplate anterior corner",
+                    "the front edge of the top of the sacrum"),
+    "s1_posterior": ("S1 endplate posterior corner",
+                     "the back edge of the top of the sacrum"),
+    "l1_anterior": ("L1 endplate anterior corner",
+                    "the front edge of the top of the first lumbar vertebra (optional)"),
+    "l1_posterior": ("L1 endplate posterior corner",
+                     "the back edge of the top of the first lumbar vertebra (optional)"),
+    "c7_centroid": ("C7 body centre",
+                    "the middle of the seventh cervical vertebral body (optional, for SVA)"),
+    "femoral_shaft": ("Femoral shaft point",
+                      "a point on the axis of the thigh bone well below the head "
+                      "(optional, for the pelvic-femoral angle)"),
+}
+OPTIONAL_LANDMARKS: Final = frozenset({"l1_anterior", "l1_posterior", "c7_centroid",
+                                       "femoral_shaft"})
+
+
 PixelSpacing = (
     Annotated[float, Field(gt=0, le=10, description="mm per pixel, square pixels")]
     | tuple[Annotated[float, Field(gt=0, le=10)], Annotated[float, Field(gt=0, le=10)]]

@@ -30,11 +30,26 @@ TARGET_WORDS = {"hip": "the hip", "spine": "the spine (lumbar stenosis)",
                 "neuropathy": "the nerves of the legs", "trochanteric": "the side of the hip"}
 
 
+def _landmark_guide() -> str:
+    """The click tool's guide (landmark, name, where it goes, optional?) as JSON."""
+    from hipspine.models.landmarks import LANDMARK_GUIDE, OPTIONAL_LANDMARKS
+
+    return json.dumps([{"key": k, "name": name, "where": where,
+                        "optional": k in OPTIONAL_LANDMARKS}
+                       for k, (name, where) in LANDMARK_GUIDE.items()])
+
+
+def _spinopelvic_render(request: Request, context: dict[str, Any],
+                        status_code: int = 200) -> Response:
+    return render(request, "spinopelvic.html", {**context, "guide": _landmark_guide()},
+                  status_code=status_code)
+
+
 @router.get("/spinopelvic")
 def spinopelvic_page(request: Request) -> Response:
     page_actor(request)
-    return render(request, "spinopelvic.html", {"result": None, "svg": None, "errors": [],
-                                                "text": ""})
+    return _spinopelvic_render(request, {"result": None, "svg": None, "errors": [],
+                                         "text": ""})
 
 
 @router.post("/spinopelvic")
@@ -59,14 +74,14 @@ async def spinopelvic_submit(request: Request) -> Response:
     except InputError as exc:
         return _spinopelvic_error(request, exc, text)
     svg = services.spinopelvic_svg(landmarks, result)
-    return render(request, "spinopelvic.html", {"result": result.model_dump(mode="json"),
-                                                "svg": svg, "errors": [], "text": text})
+    return _spinopelvic_render(request, {"result": result.model_dump(mode="json"),
+                                         "svg": svg, "errors": [], "text": text})
 
 
 def _spinopelvic_error(request: Request, exc: InputError, text: str) -> Response:
-    return render(request, "spinopelvic.html",
-                  {"result": None, "svg": None, "errors": [str(p) for p in exc.problems],
-                   "text": text}, status_code=422)
+    return _spinopelvic_render(request, {"result": None, "svg": None,
+                                         "errors": [str(p) for p in exc.problems],
+                                         "text": text}, status_code=422)
 
 
 # ----------------------------------------------------------------------------- self-report
