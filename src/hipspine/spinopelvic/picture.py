@@ -1,12 +1,15 @@
 """Draw the landmarks with the measured angles, so a surgeon can check them at a glance.
 
 SVG is written by hand (no dependency); PNG goes through matplotlib, imported only when a
-PNG is asked for. Both draw in image pixel coordinates, one panel per view.
+PNG is asked for. One panel per view, all views at one scale (computed from every view's
+extent), so standing and sitting can be compared by eye; labels are nudged apart so that
+none overlaps another or a landmark.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field, replace
 from html import escape
 
 from hipspine.models.landmarks import Landmarks, SpinopelvicResult, View, ViewParameters
@@ -95,47 +98,149 @@ def _present(view: View) -> list[tuple[str, tuple[float, float]]]:
     return [(n, getattr(view, n)) for n in View.model_fields if getattr(view, n) is not None]
 
 
+PANEL_SIZE = 500.0  # the largest view's larger extent, in picture px
+MARGIN = 20.0  # picture px round each view's drawing
+TOP = 60.0  # the panel's header (view name and parameter lines) sits above this
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in picture px
+
+
+@dataclass(frozen=True)
+class Label:
+    """One text in a panel: where it is drawn (baseline start) and the point it names."""
+
+    text: str
+    x: float
+    y: float
+    size: float
+    anchor: tuple[float, float]
+    bold: bool = False
+
+    @property
+    def box(self) -> Box:
+        return text_box(self.text, self.x, self.y, self.size)
+
+
+@dataclass(frozen=True)
+class Panel:
+    name: str
+    view: View
+    params: ViewParameters
+    scale: float  # picture px per image px, the same for every view
+    x0: float  # image coordinates at the panel's left and top edge
+    y0: float
+    offset: float  # the panel's left edge in the picture
+    width: float
+    height: float
+    labels: list[Label] = field(default_factory=list)
+
+    def tx(self, p: tuple[float, float]) -> tuple[float, float]:
+        return self.offset + (p[0] - self.x0) * self.scale, TOP + (p[1] - self.y0) * self.scale
+
+
+def text_box(text: str, x: float, y: float, size: float) -> Box:
+    """A generous estimate of a sans-serif text's box (start-anchored at baseline y)."""
+    return x, y - size, x + 0.62 * size * len(text), y + 0.3 * size
+
+
+def _overlaps(a: Box, b: Box, gap: float = 1.0) -> bool:
+    return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
+
+
+def _place(wanted: list[Label], obstacles: list[Box]) -> list[Label]:
+    """Nudge labels apart, deterministically: each label in turn takes the first position
+    (its own, then small steps down, up, right and left, growing) that meets nothing placed."""
+    placed: list[Box] = list(obstacles)
+    out = []
+    for label in wanted:
+        step = label.size + 2
+        candidates = [(0.0, 0.0)]
+        for k in range(1, 40):
+            candidates += [(0.0, k * step), (0.0, -k * step),
+                           (k * step, 0.0), (k * step, k * step), (k * step, -k * step)]
+        chosen = None
+        for dx, dy in candidates:
+            box = text_box(label.text, label.x + dx, label.y + dy, label.size)
+            if box[1] < TOP - 4:  # never into the header lines
+                continue
+            if not any(_overlaps(box, other) for other in placed):
+                chosen = replace(label, x=label.x + dx, y=label.y + dy)
+                break
+        if chosen is None:  # below everything placed: free by construction
+            bottom = max((b[3] for b in placed), default=label.y)
+            chosen = replace(label, y=bottom + label.size + 2)
+        placed.append(chosen.box)
+        out.append(chosen)
+    return out
+
+
+def layout(landmarks: Landmarks, result: SpinopelvicResult) -> list[Panel]:
+    """The panels with one common scale for all views (so standing and sitting compare at a
+    glance) and their labels placed so that no two overlap."""
+    views = _views(landmarks, result)
+    bounds = [_bounds(view) for _, view, _ in views]
+    extent = max(max(x1 - x0, y1 - y0) for x0, y0, x1, y1 in bounds)
+    scale = PANEL_SIZE / max(extent, 1.0)
+    panels = []
+    offset = 0.0
+    margin = MARGIN / scale  # room for labels round a small view, in image px
+    for (name, view, params), (x0, y0, x1, y1) in zip(views, bounds, strict=True):
+        x0, y0, x1, y1 = x0 - margin, y0 - margin, x1 + margin, y1 + margin
+        w, h = x1 - x0, y1 - y0
+        pw, ph = max(w * scale, 320.0), h * scale + 70
+        x0 -= (pw - w * scale) / 2 / scale  # centre a narrow view in its panel
+        panel = Panel(name, view, params, scale, x0, y0, offset, pw, ph)
+        dots: list[Box] = []
+        wanted = []
+        for text, anchor in _angle_labels(view, params):
+            ax, ay = panel.tx(anchor)
+            wanted.append(Label(text, ax + 8, ay + 4, 12.0, (ax, ay), bold=True))
+        for label, point in _present(view):
+            px, py = panel.tx(point)
+            dots.append((px - 4, py - 4, px + 4, py + 4))
+            wanted.append(Label(label, px + 6, py - 6, 11.0, (px, py)))
+        panels.append(replace(panel, labels=_place(wanted, dots)))
+        offset += pw + 30
+    return panels
+
+
 def render_svg(landmarks: Landmarks, result: SpinopelvicResult) -> str:
-    """One SVG with a panel per view: landmarks, the lines behind each angle, the values."""
+    """One SVG with a panel per view: landmarks, the lines behind each angle, the values.
+    All views share one scale; labels are nudged apart and tied to their point by a thin
+    line when they had to move."""
     panels = []
     x_offset = 0.0
     height = 0.0
-    for name, view, params in _views(landmarks, result):
-        x0, y0, x1, y1 = _bounds(view)
-        w, h = x1 - x0, y1 - y0
-        scale = 500.0 / max(w, h)
-        pw, ph = max(w * scale, 320.0), h * scale + 70
-        x0 -= (pw - w * scale) / 2 / scale  # centre a narrow view in its panel
-        stroke = 2.0
-
-        def tx(p: tuple[float, float], x0: float = x0, y0: float = y0,
-               scale: float = scale, off: float = x_offset) -> tuple[float, float]:
-            return off + (p[0] - x0) * scale, 60 + (p[1] - y0) * scale
-
-        parts = [f'<g id="{name}">',
+    stroke = 2.0
+    for panel in layout(landmarks, result):
+        x_offset = panel.offset
+        parts = [f'<g id="{panel.name}" data-scale="{panel.scale:.6f}">',
                  f'<text x="{x_offset + 8:.1f}" y="20" font-size="16" font-weight="bold">'
-                 f'{escape(name.replace("_", " "))} (facing {landmarks.facing})</text>']
-        for i, line in enumerate(_label(params)):
+                 f'{escape(panel.name.replace("_", " "))} (facing {landmarks.facing})</text>']
+        for i, line in enumerate(_label(panel.params)):
             parts.append(f'<text x="{x_offset + 8:.1f}" y="{38 + 16 * i}" font-size="13">'
                          f'{escape(line)}</text>')
-        for a, b, colour in _segments(view):
-            (ax, ay), (bx, by) = tx(a), tx(b)
+        for a, b, colour in _segments(panel.view):
+            (ax, ay), (bx, by) = panel.tx(a), panel.tx(b)
             dash = ' stroke-dasharray="6,4"' if colour in ("#888888", "#ff7f0e") else ""
             parts.append(f'<line x1="{ax:.1f}" y1="{ay:.1f}" x2="{bx:.1f}" y2="{by:.1f}" '
                          f'stroke="{colour}" stroke-width="{stroke}"{dash}/>')
-        for text, anchor in _angle_labels(view, params):
-            ax, ay = tx(anchor)
-            parts.append(f'<text x="{ax + 8:.1f}" y="{ay + 4:.1f}" font-size="12" '
-                         f'font-weight="bold" fill="#333">{escape(text)}</text>')
-        for label, point in _present(view):
-            px, py = tx(point)
+        for _, point in _present(panel.view):
+            px, py = panel.tx(point)
             parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="black"/>')
-            parts.append(f'<text x="{px + 6:.1f}" y="{py - 6:.1f}" font-size="11">'
-                         f'{escape(label)}</text>')
+        for label in panel.labels:
+            bx0, by0, _, by1 = label.box
+            ax, ay = label.anchor
+            if math.dist((bx0, (by0 + by1) / 2), (ax, ay)) > 3 * label.size:
+                parts.append(f'<line x1="{ax:.1f}" y1="{ay:.1f}" x2="{bx0:.1f}" '
+                             f'y2="{(by0 + by1) / 2:.1f}" stroke="#999" stroke-width="0.7"/>')
+            weight = ' font-weight="bold" fill="#333"' if label.bold else ""
+            parts.append(f'<text x="{label.x:.1f}" y="{label.y:.1f}" '
+                         f'font-size="{label.size:g}"{weight}>{escape(label.text)}</text>')
         parts.append("</g>")
         panels.append("\n".join(parts))
-        x_offset += pw + 30
-        height = max(height, ph)
+        x_offset += panel.width + 30
+        height = max(height, panel.height,
+                     max((lb.box[3] + 10 for lb in panel.labels), default=0.0))
     caption = (f"Hip-Spine class: {result.hip_spine_class or 'not computable'}"
                f"  delta SS: {result.delta_ss if result.delta_ss is not None else 'n/c'}")
     total_h = height + 30
@@ -156,8 +261,10 @@ def render_png(landmarks: Landmarks, result: SpinopelvicResult, path: str) -> No
     import matplotlib.pyplot as plt
 
     views = _views(landmarks, result)
+    bounds = [_bounds(view) for _, view, _ in views]
+    half = max(max(x1 - x0, y1 - y0) for x0, y0, x1, y1 in bounds) / 2  # one scale for all
     fig, axes = plt.subplots(1, len(views), figsize=(5 * len(views), 6), squeeze=False)
-    for ax, (name, view, params) in zip(axes[0], views, strict=True):
+    for ax, (name, view, params), (x0, y0, x1, y1) in zip(axes[0], views, bounds, strict=True):
         for a, b, colour in _segments(view):
             ax.plot([a[0], b[0]], [a[1], b[1]], color=colour,
                     linestyle="--" if colour == "#888888" else "-")
@@ -165,8 +272,10 @@ def render_png(landmarks: Landmarks, result: SpinopelvicResult, path: str) -> No
             ax.plot(point[0], point[1], "ko", markersize=4)
             ax.annotate(label, point, textcoords="offset points", xytext=(4, 4), fontsize=7)
         ax.set_title(f"{name.replace('_', ' ')}\n" + "\n".join(_label(params)), fontsize=9)
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        ax.set_xlim(cx - half, cx + half)
+        ax.set_ylim(cy + half, cy - half)  # y down, as in the image
         ax.set_aspect("equal")
-        ax.invert_yaxis()
     fig.suptitle(f"Hip-Spine class: {result.hip_spine_class or 'not computable'}")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
