@@ -39,16 +39,24 @@ def test_toggling_findings_updates_the_estimate_without_submitting(page: Any,
     url = page.url
     page.fill('[name="age"]', "64")
     page.select_option('[name="sex"]', "female")
-    page.wait_for_timeout(800)
+    page.wait_for_timeout(500)  # past the debounce: the estimate for age and sex is asked
+    page.wait_for_load_state("networkidle")  # ... and answered
     panel = _panel(page)
     hip0, spine0 = _p(page, HIP), _p(page, SPINE)
     page.click('.bodymap [data-loc="groin"] >> nth=0')  # groin pain: the spine less likely
-    panel = _wait_for_change(page, panel)
+    page.wait_for_function("([sel, before]) => { const el = document.querySelector(sel);"
+                           " return !!el && Number(el.dataset.probability) < before; }",
+                           arg=[SPINE, spine0])
+    panel = _panel(page)
     assert _p(page, SPINE) < spine0
     page.check('[name="exam.faber_positive"][value="yes"]')
     panel = _wait_for_change(page, panel)
     page.fill('[name="exam.hip_internal_rotation_deg"]', "10")  # typed: debounced
-    panel = _wait_for_change(page, panel)
+    # the panel may first show an answer to an earlier toggle: wait for the one that counts
+    page.wait_for_function("([sel, before]) => { const el = document.querySelector(sel);"
+                           " return !!el && Number(el.dataset.probability) > before; }",
+                           arg=[HIP, hip0])
+    panel = _panel(page)
     assert _p(page, HIP) > hip0
     assert page.url == url  # nothing was submitted
     assert page.get_attribute("#estimate-verdict", "data-verdict") in ("hip", "both")
