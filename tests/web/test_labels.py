@@ -104,3 +104,11 @@ def test_result_page_through_the_app_shows_words(clinician: Any,
     assert not re.search(r"\[[a-z][a-z0-9_]*\]", r.text)
     assert "tests.esr_mm_h" not in r.text and "acr1991_hip_oa_clinical<" not in r.text
     assert 'class="contribution not-counted"' in r.text and "not counted: " in r.text
+
+
+def test_timepoints_and_prom_names_in_words() -> None:
+    from hipspine.web.labels import instrument_name, timepoint_words
+
+    assert [timepoint_words(t) for t in ("baseline", "6w", "3m", "12m", None)] == [
+        "baseline", "6 weeks", "3 months", "12 months", "not at a study timepoint"]
+    assert instrument_name("odi") == "Oswestry Disability Index"

@@ -37,12 +37,26 @@ def _references() -> dict[str, Any]:
 
 @functools.cache
 def _instrument_names() -> dict[str, str]:
-    try:
-        from hipspine.instruments.knowledge import load_instrument_knowledge
+    """Names of the clinical instruments and of the PROMs, by id."""
+    from hipspine.instruments.knowledge import load_instrument_knowledge
+    from hipspine.proms import packaged_instruments
 
-        return {d.id: d.name for d in load_instrument_knowledge().instruments}
-    except Exception:
-        return {}
+    names = {i.id: i.name for i in packaged_instruments().values()}
+    names.update({d.id: d.name for d in load_instrument_knowledge().instruments})
+    return names
+
+
+_TIMEPOINT = re.compile(r"(\d+)([wm])")
+
+
+def timepoint_words(code: Any) -> str:
+    """A registry timepoint in words: `6w` -> "6 weeks", `12m` -> "12 months"."""
+    text = str(code or "")
+    m = _TIMEPOINT.fullmatch(text)
+    if m is None:
+        return text or "not at a study timepoint"
+    unit = {"w": "week", "m": "month"}[m.group(2)]
+    return f"{m.group(1)} {unit}{'' if m.group(1) == '1' else 's'}"
 
 
 # ------------------------------------------------------------------------------- filters
@@ -224,7 +238,7 @@ def today() -> str:
 FILTERS = {"cite": cite, "field_label": field_label, "humanize": humanize,
            "value_words": value_words, "instrument_name": instrument_name,
            "not_counted_reason": not_counted_reason, "next_test_reason": next_test_reason,
-           "split_basis": split_basis, "percent": percent}
+           "split_basis": split_basis, "percent": percent, "timepoint_words": timepoint_words}
 GLOBALS = {"split_next_tests": split_next_tests, "today": today}
 
 
