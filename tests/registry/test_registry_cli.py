@@ -28,7 +28,7 @@ prom,Q1,,,,odi,2024-01-05,"2,3,1,,0,2,1,3,2,1",2024-01-10
 def test_where_migrate_import_export(db_url, tmp_path):
     where = run(db_url, "registry", "where")
     assert where.returncode == 0 and where.stdout.strip().split("://")[0] in db_url
-    assert run(db_url, "registry", "migrate").stdout.strip() == "registry at revision 0002"
+    assert run(db_url, "registry", "migrate").stdout.strip() == "registry at revision 0003"
     path = tmp_path / "in.csv"
     path.write_text(CSV)
     imported = run(db_url, "registry", "import", str(path))

@@ -17,7 +17,7 @@ TABLES = {"patients", "episodes", "assessments", "plans", "treatments",
 
 
 def test_migrations_upgrade_and_downgrade(engine):
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
     assert TABLES <= set(sa.inspect(engine).get_table_names())
     downgrade(engine, "base")
     assert not TABLES & set(sa.inspect(engine).get_table_names())

@@ -62,12 +62,12 @@ def test_processes_starting_together_on_a_new_registry_migrate_it_once(fresh_url
     assert scalar(url, "SELECT COUNT(*) FROM alembic_version") == 1
     engine = get_engine(url)
     try:
-        assert current_revision(engine) == "0002"
+        assert current_revision(engine) == "0003"
     finally:
         engine.dispose()
     assert scalar(url, "SELECT COUNT(*) FROM patients") == 3
     migrated = harness.run(url, "registry", "migrate")  # and the migrate command after them
-    assert migrated.returncode == 0 and "0002" in migrated.stdout
+    assert migrated.returncode == 0 and "0003" in migrated.stdout
 
 
 def test_two_imports_of_the_same_file_one_imports_the_other_exits_2(fresh_url, tmp_path):

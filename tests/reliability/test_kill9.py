@@ -78,7 +78,7 @@ def schema_state(url: str) -> str:
         engine.dispose()
     if not names & REGISTRY_TABLES:
         return "untouched"
-    if revision == "0002" and REGISTRY_TABLES <= names:
+    if revision == "0003" and REGISTRY_TABLES <= names:
         return "complete"
     return f"half-made: revision {revision}, tables {sorted(names)}"
 

@@ -144,6 +144,21 @@ class StoredPlan(Base):
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class SpinopelvicRecord(Base):
+    """A `hipspine.spinopelvic/1` result saved to a patient (the document exactly as the engine
+    produced it); the plan reads the patient's latest one for its Hip-Spine cautions."""
+
+    __tablename__ = "spinopelvic_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
 class Treatment(Base):
     """A treatment given (conservative or surgical); surgery dates drive survival analyses."""
 

@@ -44,11 +44,16 @@ def plan_knowledge() -> Any:
     return _need("hipspine.plan", "load_plan_knowledge")()
 
 
-def plan(case: Case, assessment: Any | None = None) -> Any:
-    """Engineer C's plan for `case`, reusing `assessment` when the caller already has it."""
+def plan(case: Case, assessment: Any | None = None, spinopelvic: Any | None = None) -> Any:
+    """Engineer C's plan for `case`, reusing `assessment` when the caller already has it;
+    `spinopelvic` (a SpinopelvicResult or its JSON) lets the sequencing and cautions see it."""
     if assessment is None:
         assessment = assess(case)
-    return _need("hipspine.plan", "make_plan")(case, assessment, plan_knowledge(), None)
+    if isinstance(spinopelvic, dict):
+        from hipspine.models.landmarks import SpinopelvicResult
+
+        spinopelvic = SpinopelvicResult.model_validate(spinopelvic)
+    return _need("hipspine.plan", "make_plan")(case, assessment, plan_knowledge(), spinopelvic)
 
 
 def spinopelvic(landmarks: Any) -> Any:
@@ -62,10 +67,11 @@ def spinopelvic_svg(landmarks: Any, result: Any) -> str:
     return str(render_svg(landmarks, result))
 
 
-def plan_or_none(case: Case, assessment: Any | None = None) -> dict[str, Any] | None:
+def plan_or_none(case: Case, assessment: Any | None = None,
+                 spinopelvic: Any | None = None) -> dict[str, Any] | None:
     """The plan as JSON, or None while the planner is not installed."""
     try:
-        result = plan(case, assessment)
+        result = plan(case, assessment, spinopelvic)
     except ServiceUnavailableError:
         return None
     return result.model_dump(mode="json") if hasattr(result, "model_dump") else dict(result)

@@ -29,6 +29,7 @@ from hipspine.registry.tables import (
     PatientAssignment,
     PatientLink,
     PromAdministration,
+    SpinopelvicRecord,
     StoredAssessment,
     StoredPlan,
     Treatment,
@@ -780,3 +781,32 @@ def last_assessed_case(s: Session, actor: Actor, patient_id: int) -> dict[str, A
             audit(s, actor, "assessment.read", "assessment", row.id)
             return case
     return None
+
+
+# ----------------------------------------------------------------------------- spinopelvic results
+#
+# A `hipspine.spinopelvic/1` result saved to a patient (table spinopelvic_results). The plan
+# made at the patient's intake reads the latest one, so its Hip-Spine cautions see it.
+
+def save_spinopelvic(s: Session, actor: Actor, patient_id: int,
+                     document: dict[str, Any]) -> SpinopelvicRecord:
+    """Store a spinopelvic result for a patient the actor may see (404 otherwise), audited."""
+    patient = get_patient(s, actor, patient_id)
+    row = SpinopelvicRecord(patient_id=patient_id, document=document,
+                            created_by=actor.username, synthetic=patient.synthetic)
+    s.add(row)
+    s.flush()
+    audit(s, actor, "spinopelvic.create", "spinopelvic", row.id,
+          {"hip_spine_class": document.get("hip_spine_class")})
+    return row
+
+
+def latest_spinopelvic(s: Session, actor: Actor, patient_id: int) -> SpinopelvicRecord | None:
+    """The patient's most recently saved spinopelvic result, or None; audited when read."""
+    get_patient(s, actor, patient_id)
+    row: SpinopelvicRecord | None = s.scalar(
+        select(SpinopelvicRecord).where(SpinopelvicRecord.patient_id == patient_id)
+        .order_by(SpinopelvicRecord.created_at.desc(), SpinopelvicRecord.id.desc()).limit(1))
+    if row is not None:
+        audit(s, actor, "spinopelvic.read", "spinopelvic", row.id)
+    return row

@@ -241,12 +241,15 @@ async def intake_submit(request: Request) -> Response:
         case = parse_case(case_doc)
     except InputError as exc:
         return refuse(intake.errors_by_field(exc))
+    spinopelvic: dict[str, Any] | None = None  # the patient's latest saved result, if any
     if pid is not None:
         with transaction(request) as s:  # access first: no seconds of CPU for a refusal
             patient = store.get_patient(s, actor, pid)
             facts = _record_facts(patient)
             pseudonym = patient.pseudonym
             has_open = store.open_episode(s, actor, pid) is not None
+            saved_spinopelvic = store.latest_spinopelvic(s, actor, pid)
+            spinopelvic = saved_spinopelvic.document if saved_spinopelvic else None
         conflicts = prefill.record_conflicts(case.age, case.sex, facts)
         errors = {p.field: f"{p.message[:1].upper()}{p.message[1:]} ({pseudonym})."
                   for p in conflicts}
@@ -258,7 +261,7 @@ async def intake_submit(request: Request) -> Response:
     # CPU-bound (notes can be long): off the event loop
     assessment = await run_in_threadpool(services.assess, case)
     assessment_doc = assessment.model_dump(mode="json")
-    plan_doc = await run_in_threadpool(services.plan_or_none, case, assessment)
+    plan_doc = await run_in_threadpool(services.plan_or_none, case, assessment, spinopelvic)
     if pid is None:
         return render(request, "result.html", {"assessment": assessment_doc, "plan": plan_doc,
                                                "verdict_text": VERDICT_TEXT,

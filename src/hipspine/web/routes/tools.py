@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
 from hipspine.errors import InputError, KnowledgeBaseError
 from hipspine.models import parse_case
-from hipspine.web import services
-from hipspine.web.deps import check_form_csrf, page_actor
+from hipspine.web import services, store
+from hipspine.web.deps import check_form_csrf, page_actor, transaction
 from hipspine.web.routes.pages import encode_prefill
+from hipspine.web.store import Actor
 from hipspine.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -40,48 +41,109 @@ def _landmark_guide() -> str:
 
 
 def _spinopelvic_render(request: Request, context: dict[str, Any],
-                        status_code: int = 200) -> Response:
-    return render(request, "spinopelvic.html", {**context, "guide": _landmark_guide()},
+                        status_code: int = 200, patient: dict[str, Any] | None = None
+                        ) -> Response:
+    return render(request, "spinopelvic.html",
+                  {**context, "guide": _landmark_guide(), "patient": patient},
                   status_code=status_code)
 
 
+def _patient_id(raw: Any) -> int | None:
+    text = str(raw or "").strip()
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+def _patient(request: Request, actor: Actor, patient_id: int | None) -> dict[str, Any] | None:
+    """The patient the page is opened for (access-checked: 404 when not visible) and the
+    latest spinopelvic result saved to them."""
+    if patient_id is None:
+        return None
+    with transaction(request) as s:
+        patient = store.get_patient(s, actor, patient_id)
+        latest = store.latest_spinopelvic(s, actor, patient_id)
+        return {"id": patient.id, "pseudonym": patient.pseudonym,
+                "saved": None if latest is None else {
+                    "id": latest.id, "at": latest.created_at.strftime("%Y-%m-%d %H:%M"),
+                    "by": latest.created_by,
+                    "hip_spine_class": latest.document.get("hip_spine_class")}}
+
+
 @router.get("/spinopelvic")
-def spinopelvic_page(request: Request) -> Response:
-    page_actor(request)
+def spinopelvic_page(request: Request,
+                     patient_id: Annotated[int | None, Query(ge=1, lt=10**9)] = None,
+                     saved: Annotated[int | None, Query(ge=0, lt=10**9)] = None) -> Response:
+    actor = page_actor(request)
+    patient = _patient(request, actor, patient_id)
     return _spinopelvic_render(request, {"result": None, "svg": None, "errors": [],
-                                         "text": ""})
+                                         "text": "", "just_saved": bool(saved)},
+                               patient=patient)
 
 
-@router.post("/spinopelvic")
-async def spinopelvic_submit(request: Request) -> Response:
-    page_actor(request)
-    form = await request.form()
-    check_form_csrf(request, str(form.get("csrf_token", "")))
+async def _landmarks_text(form: Any) -> tuple[str, InputError | None]:
     text = str(form.get("landmarks_text", "") or "")
     upload = form.get("landmarks_file")
     if upload is not None and not isinstance(upload, str) and upload.filename:
         data = await upload.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
-            exc = InputError.single("landmarks_file", upload.filename, "a JSON file under 1 MB",
-                                    what="upload")
-            return _spinopelvic_error(request, exc, text)
+            return text, InputError.single("landmarks_file", upload.filename,
+                                           "a JSON file under 1 MB", what="upload")
         text = data.decode("utf-8", "replace")
+    return text, None
+
+
+@router.post("/spinopelvic")
+async def spinopelvic_submit(request: Request) -> Response:
+    actor = page_actor(request)
+    form = await request.form()
+    check_form_csrf(request, str(form.get("csrf_token", "")))
+    patient = _patient(request, actor, _patient_id(form.get("patient_id")))
+    text, problem = await _landmarks_text(form)
+    if problem is not None:
+        return _spinopelvic_error(request, problem, text, patient)
     try:
         from hipspine.spinopelvic import parse_landmarks
 
         landmarks = parse_landmarks(text)
         result = services.spinopelvic(landmarks)
     except InputError as exc:
-        return _spinopelvic_error(request, exc, text)
+        return _spinopelvic_error(request, exc, text, patient)
     svg = services.spinopelvic_svg(landmarks, result)
     return _spinopelvic_render(request, {"result": result.model_dump(mode="json"),
-                                         "svg": svg, "errors": [], "text": text})
+                                         "svg": svg, "errors": [], "text": text},
+                               patient=patient)
 
 
-def _spinopelvic_error(request: Request, exc: InputError, text: str) -> Response:
+@router.post("/spinopelvic/save")
+async def spinopelvic_save(request: Request) -> Response:
+    """Measure the posted landmarks again (the result is never taken from the browser) and
+    store the result for the patient; the patient's next intake plan reads it."""
+    actor = page_actor(request)
+    form = await request.form()
+    check_form_csrf(request, str(form.get("csrf_token", "")))
+    pid = _patient_id(form.get("patient_id"))
+    if pid is None:
+        raise InputError.single("patient_id", str(form.get("patient_id", "")),
+                                "a patient from the list", what="form")
+    patient = _patient(request, actor, pid)  # access first
+    text = str(form.get("landmarks_text", "") or "")
+    try:
+        from hipspine.spinopelvic import parse_landmarks
+
+        landmarks = parse_landmarks(text)
+        result = services.spinopelvic(landmarks)
+    except InputError as exc:
+        return _spinopelvic_error(request, exc, text, patient)
+    with transaction(request) as s:
+        row = store.save_spinopelvic(s, actor, pid, result.model_dump(mode="json"))
+        saved_id = row.id
+    return RedirectResponse(f"/spinopelvic?patient_id={pid}&saved={saved_id}", status_code=303)
+
+
+def _spinopelvic_error(request: Request, exc: InputError, text: str,
+                       patient: dict[str, Any] | None = None) -> Response:
     return _spinopelvic_render(request, {"result": None, "svg": None,
                                          "errors": [str(p) for p in exc.problems],
-                                         "text": text}, status_code=422)
+                                         "text": text}, status_code=422, patient=patient)
 
 
 # ----------------------------------------------------------------------------- self-report
