@@ -102,3 +102,24 @@ def test_spinopelvic_zoom_changes_scale(page: Any, server: str, tmp_path: Any) -
     page.click("#lm-zoom-reset")
     assert page.eval_on_selector("#radiograph-img", "e => e.clientWidth") == pytest.approx(
         box["w"], abs=1)
+
+
+def test_spinopelvic_save_to_the_patient(page: Any, server: str, shared_dir: Any) -> None:
+    sign_in(page, server, "clinician", "demo-clinician")
+    page.goto(f"{server}/spinopelvic")
+    token = page.input_value('input[name="csrf_token"] >> nth=0')
+    created = page.request.post(f"{server}/api/v1/patients", data={"pseudonym": "SPINO-BROWSER"},
+                                headers={"X-CSRF-Token": token})
+    assert created.status == 201, created.text()
+    pid = created.json()["id"]
+    page.goto(f"{server}/spinopelvic?patient_id={pid}")
+    assert "No spinopelvic result saved" in page.inner_text("#spinopelvic-patient")
+    page.set_input_files("#landmarks_file", str(shared_dir / "examples" / "landmarks.json"))
+    page.click("#spinopelvic-submit")
+    page.wait_for_selector("#spinopelvic-save")
+    klass = page.inner_text("#hip-spine-class")
+    page.click("#spinopelvic-save")
+    page.wait_for_selector("#spinopelvic-saved")
+    saved = page.inner_text("#spinopelvic-saved")
+    assert "Saved to the patient." in saved and f"Hip-spine class {klass}" in saved
+    assert f"patient_id={pid}" in page.url
