@@ -133,3 +133,10 @@ def test_the_intake_plan_uses_the_saved_result(clinician: TestClient, shared_dir
     shown = _intake(clinician, case, pid)
     plan = shown[shown.index('id="plan"'):]
     assert re.search(rf"For the hip replacement: Hip-Spine class {re.escape(klass)}\b", plan)
+
+
+def test_the_patient_page_links_to_the_spinopelvic_tool_for_that_patient(
+        clinician: TestClient) -> None:
+    pid = clinician.post("/api/v1/patients", json={"pseudonym": "SP-LINK-1"}).json()["id"]
+    page = clinician.get(f"/patients/{pid}").text
+    assert f'id="spinopelvic-for-patient" href="/spinopelvic?patient_id={pid}"' in page
