@@ -85,7 +85,7 @@ def test_prom_submitted_appears_on_timeline(phone: Any, server: str) -> None:
     phone.wait_for_selector("#timeline")
     assert phone.url.split("#")[0].split("?")[0] == url  # ?saved_prom=ID: the notice
     timeline = phone.inner_text("#timeline")
-    assert "2026-11-15" in timeline and "nrs_back 3" in timeline
+    assert "2026-11-15" in timeline and "Numeric rating scale, back pain: 3" in timeline
     shot(phone, "patient-phone")
 
 

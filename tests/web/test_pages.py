@@ -97,7 +97,7 @@ def test_saved_assessment_and_prom_appear_on_patient_page(clinician: TestClient,
                              "timepoint": "baseline"})
     assert r.status_code == 200
     page = clinician.get(url).text
-    assert "2026-05-01" in page and "nrs_hip 6" in page
+    assert "2026-05-01" in page and "Numeric rating scale, hip pain: 6 at baseline" in page
     assert "The hip is the most likely source" in page
     assert re.search(r"<svg class=\"plot\"", page)
 

@@ -138,7 +138,7 @@ def test_a_link_is_used_once_and_the_prom_gets_its_timepoint(
         pid, "nrs_leg", "6m", 4)
     (link,) = _links(engine)
     assert link.used_at is not None and link.prom_id == prom.id
-    assert "nrs_leg 4 at 6m" in clinician.get(f"/patients/{pid}").text
+    assert "Numeric rating scale, leg pain: 4 at 6 months" in clinician.get(f"/patients/{pid}").text
 
 
 def test_a_new_link_withdraws_the_older_one_and_one_answer_per_timepoint(

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from hipspine.errors import InputError
 from hipspine.models import parse_case
 from hipspine.models.validation import loads_strict
-from hipspine.web import intake, prefill, services, store
+from hipspine.web import intake, labels, prefill, services, store
 from hipspine.web.deps import check_form_csrf, page_actor, transaction
 from hipspine.web.plots import Point, prom_trajectory
 from hipspine.web.routes.patient_link import link_form_context, link_rows
@@ -370,8 +370,9 @@ def _patient_context(request: Request, patient_id: int, errors: dict[str, str] |
         for p in proms:
             score = "incomplete" if p.score is None else f"{p.score:g}"
             events.append({"day": p.administered_on, "kind": "prom",
-                           "text": f"{p.instrument} {score}"
-                                   + (f" at {p.timepoint}" if p.timepoint else "")})
+                           "text": f"{labels.instrument_name(p.instrument)}: {score}"
+                                   + (f" at {labels.timepoint_words(p.timepoint)}"
+                                      if p.timepoint else "")})
         events.sort(key=lambda e: (e["day"], e["kind"]))
         latest = store.assessment_document(assessments[-1]) if assessments else None
         latest_id = assessments[-1].id if assessments else None
