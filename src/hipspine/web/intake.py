@@ -212,6 +212,15 @@ def pain_locations() -> list[str]:
 
 # ----------------------------------------------------------------------------- form -> case
 
+def form_lists(form: Any) -> dict[str, list[str]]:
+    """A submitted form as {name: [values]} (text fields only; uploads are not case data)."""
+    out: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            out.setdefault(key, []).append(value)
+    return out
+
+
 def case_from_form(form: dict[str, list[str]]) -> dict[str, Any]:
     """Build a case document from submitted form fields and validate it as a case.
 

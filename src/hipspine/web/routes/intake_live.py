@@ -9,8 +9,6 @@ fragment, so the panel says what to fix instead of going blank.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -27,14 +25,6 @@ router = APIRouter(include_in_schema=False)
 TOP_SOURCES = 3
 
 
-def _form_lists(form: Any) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            out.setdefault(key, []).append(value)
-    return out
-
-
 def _problem_list(exc: InputError) -> list[dict[str, str]]:
     labels = {f.path: f.label for s in intake.sections() for f in s.fields}
     return [{"field": path, "label": labels.get(path, path), "text": text}
@@ -45,7 +35,7 @@ def _problem_list(exc: InputError) -> list[dict[str, str]]:
 async def intake_estimate(request: Request) -> Response:
     """The estimate for the form as it stands, as the fragment `_estimate.html`."""
     page_actor(request)
-    form = _form_lists(await request.form())
+    form = intake.form_lists(await request.form())
     check_form_csrf(request, (form.get("csrf_token") or [""])[-1])
     try:
         case = parse_case(intake.case_from_form(form))

@@ -38,14 +38,6 @@ PAGE_SIZE = 25
 PatientId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
-def _form_lists(form: Any) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            out.setdefault(key, []).append(value)
-    return out
-
-
 @router.get("/")
 def home(request: Request, q: Annotated[str | None, Query(max_length=64)] = None,
          page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
@@ -219,7 +211,7 @@ async def intake_submit(request: Request) -> Response:
     assessment's page, so reloading the result never saves it again. A one-off assessment
     writes nothing and is shown directly."""
     actor = page_actor(request)
-    form = _form_lists(await request.form())
+    form = intake.form_lists(await request.form())
     check_form_csrf(request, (form.get("csrf_token") or [""])[-1])
     values = intake.form_values({})
     values.update({k: (v if k == "symptoms.pain_locations" else v[-1]) for k, v in form.items()})

@@ -124,25 +124,35 @@ def _instrument(link_id: int, instrument_id: str) -> Any:
         raise store.LinkUnavailableError("unavailable", link_id) from None
 
 
+def _open_link_instrument(request: Request, token: str) -> Any:
+    """The instrument of the open link `token`; `LinkUnavailableError` when it is not open."""
+    with transaction(request) as s:
+        link = store.link_by_token(s, token)
+        return _instrument(link.id, link.instrument)
+
+
+def _patient_form(request: Request, token: str, inst: Any, errors: dict[str, str],
+                  values: dict[str, str], status_code: int = 200) -> Response:
+    """The questionnaire as the patient sees it: no clinician navigation, no timepoint."""
+    return render(request, "prom_form.html", {
+        "patient": None, "instrument": inst, "action": f"/q/{token}",
+        "today": dt.date.today().isoformat(), "timepoints": [], "errors": errors,
+        "values": values}, status_code=status_code)
+
+
 @router.get("/q/{token}")
 def patient_prom_form(request: Request, token: str) -> Response:
     try:
-        with transaction(request) as s:
-            link = store.link_by_token(s, token)
-            inst = _instrument(link.id, link.instrument)
+        inst = _open_link_instrument(request, token)
     except store.LinkUnavailableError as exc:
         return _refused(request, exc)
-    return render(request, "prom_form.html", {
-        "patient": None, "instrument": inst, "action": f"/q/{token}",
-        "today": dt.date.today().isoformat(), "timepoints": [], "errors": {}, "values": {}})
+    return _patient_form(request, token, inst, {}, {})
 
 
 @router.post("/q/{token}")
 async def patient_prom_submit(request: Request, token: str) -> Response:
     try:
-        with transaction(request) as s:
-            link = store.link_by_token(s, token)
-            inst = _instrument(link.id, link.instrument)
+        inst = _open_link_instrument(request, token)
     except store.LinkUnavailableError as exc:
         return _refused(request, exc)
     form = await request.form()
@@ -151,11 +161,8 @@ async def patient_prom_submit(request: Request, token: str) -> Response:
 
     items, errors = prom_items(inst, form)  # the clinic's rule: no empty questionnaire
     if errors:
-        return render(request, "prom_form.html", {
-            "patient": None, "instrument": inst, "action": f"/q/{token}",
-            "today": dt.date.today().isoformat(), "timepoints": [], "errors": errors,
-            "values": {k: str(v) for k, v in form.items() if k != "csrf_token"}},
-            status_code=422)
+        return _patient_form(request, token, inst, errors,
+                             {k: str(v) for k, v in form.items() if k != "csrf_token"}, 422)
     body = parse_model(PromCreate, {"instrument": inst.id, "items": items,
                                     "administered_on": dt.date.today().isoformat()}, "PROM")
     scored = services.score_prom(body.instrument, body.items)
