@@ -143,3 +143,15 @@ def served_with_logs(app: Any, log_level: str = "debug",
         thread.join(timeout=30)
         for logger in watched:
             logger.removeHandler(handler)
+
+
+def intake_form(case: dict[str, Any], csrf: str, **extra: str) -> dict[str, Any]:
+    """The intake form's fields for `case`, as a browser would post them."""
+    from hipspine.web.intake import form_values
+
+    data: dict[str, Any] = {"csrf_token": csrf}
+    for path, value in form_values(case).items():
+        if path != "format":
+            data[path] = [str(v) for v in value] if isinstance(value, list) else str(value)
+    data.update(extra)
+    return data

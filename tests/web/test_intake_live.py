@@ -9,24 +9,16 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.web.conftest import csrf_of
+from tests.web.conftest import csrf_of, intake_form
 
 from hipspine.registry import session_scope
 from hipspine.registry.tables import AuditEvent, Episode, StoredAssessment
-from hipspine.web.intake import form_values, red_flag_fields, sections
+from hipspine.web.intake import red_flag_fields, sections
 
 
 def _count(engine: Any, table: Any) -> int:
     with session_scope(engine) as s:
         return int(s.scalar(select(func.count()).select_from(table)) or 0)
-
-
-def _form(case: dict[str, Any], token: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"csrf_token": token}
-    for path, value in form_values(case).items():
-        if path != "format":
-            data[path] = [str(v) for v in value] if isinstance(value, list) else str(value)
-    return data
 
 
 def test_the_fragment_shows_the_verdict_of_the_form(clinician: TestClient,
@@ -35,7 +27,7 @@ def test_the_fragment_shows_the_verdict_of_the_form(clinician: TestClient,
 
     token = csrf_of(clinician.get("/intake").text)
     for name, case in example_cases.items():
-        r = clinician.post("/intake/estimate", data=_form(case, token))
+        r = clinician.post("/intake/estimate", data=intake_form(case, token))
         assert r.status_code == 200, (name, r.text[:300])
         expected = hipspine.assess(case)
         assert f'data-verdict="{expected.verdict}"' in r.text, name
@@ -97,7 +89,7 @@ def test_the_estimate_saves_nothing(engine: Any, clinician: TestClient,
     pid = re.search(r'href="/patients/(\d+)"', page.text)
     token = csrf_of(clinician.get("/intake").text)
     before = [_count(engine, t) for t in (AuditEvent, StoredAssessment, Episode)]
-    data = _form(example_cases["hip-dominant"], token)
+    data = intake_form(example_cases["hip-dominant"], token)
     if pid:
         data["patient_id"] = pid.group(1)  # even naming a patient: nothing is stored
     for _ in range(3):

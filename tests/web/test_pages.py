@@ -6,17 +6,9 @@ import re
 from typing import Any
 
 from fastapi.testclient import TestClient
-from tests.web.conftest import csrf_of
+from tests.web.conftest import csrf_of, intake_form
 
 from hipspine.web.intake import form_values
-
-
-def _form_for(case: dict[str, Any], token: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"csrf_token": token}
-    for path, value in form_values(case).items():
-        if path != "format":
-            data[path] = [str(v) for v in value] if isinstance(value, list) else str(value)
-    return data
 
 
 def test_intake_result_for_each_example(clinician: TestClient,
@@ -25,7 +17,7 @@ def test_intake_result_for_each_example(clinician: TestClient,
 
     for name, case in example_cases.items():
         token = csrf_of(clinician.get("/intake").text)
-        r = clinician.post("/intake", data=_form_for(case, token))
+        r = clinician.post("/intake", data=intake_form(case, token))
         assert r.status_code == 200, (name, r.text[:500])
         expected = hipspine.assess(case)
         assert f'data-verdict="{expected.verdict}"' in r.text
@@ -84,7 +76,7 @@ def test_saved_assessment_and_prom_appear_on_patient_page(clinician: TestClient,
     assert r.status_code == 303
     url = r.headers["location"]
     pid = int(url.rsplit("/", 1)[1])
-    data = _form_for(case, csrf_of(clinician.get("/intake").text))
+    data = intake_form(case, csrf_of(clinician.get("/intake").text))
     data["patient_id"] = str(pid)
     saved = clinician.post("/intake", data=data, follow_redirects=False)
     assert saved.status_code == 303  # post/redirect/get: reloading does not save again
@@ -148,7 +140,7 @@ def test_the_result_page_shows_the_plan_as_one_consistent_whole(clinician: TestC
             "symptoms": {"saddle_anaesthesia": True, "bladder_bowel_dysfunction": True,
                          "pain_locations": ["low_back", "below_knee"]},
             "imaging": {"reports": ["MRI: suspected metastasis in the L3 vertebral body."]}}
-    r = clinician.post("/intake", data=_form_for(case, csrf_of(clinician.get("/intake").text)))
+    r = clinician.post("/intake", data=intake_form(case, csrf_of(clinician.get("/intake").text)))
     assert r.status_code == 200, r.text[:500]
     assert 'id="plan-deferred"' in r.text and "epidural injection" in r.text.split(
         'id="plan-deferred"', 1)[1].split("</ul>", 1)[0]

@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.web.conftest import csrf_of, login
+from tests.web.conftest import csrf_of, intake_form, login
 
 from hipspine.registry import session_scope
 from hipspine.registry.tables import AuditEvent, Episode, PromAdministration, StoredAssessment
@@ -42,12 +42,7 @@ def _patient(clinician: TestClient, pseudonym: str, year_of_birth: int | None = 
 
 
 def _form(clinician: TestClient, case: dict[str, Any], **extra: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"csrf_token": csrf_of(clinician.get("/intake").text)}
-    for path, value in form_values(case).items():
-        if path != "format":
-            data[path] = [str(v) for v in value] if isinstance(value, list) else str(value)
-    data.update(extra)
-    return data
+    return intake_form(case, csrf_of(clinician.get("/intake").text), **extra)
 
 
 def _matching_patient(clinician: TestClient, case: dict[str, Any], name: str) -> int:

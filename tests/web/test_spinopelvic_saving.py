@@ -10,11 +10,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.web.conftest import csrf_of, login
+from tests.web.conftest import csrf_of, intake_form, login
 
 from hipspine.registry import session_scope
 from hipspine.registry.tables import AuditEvent, SpinopelvicRecord
-from hipspine.web.intake import form_values
 
 
 def _patient(client: TestClient, pseudonym: str, case: dict[str, Any] | None = None) -> int:
@@ -104,11 +103,7 @@ def test_bad_landmarks_are_not_saved(clinician: TestClient, engine: Any) -> None
 
 
 def _intake(client: TestClient, case: dict[str, Any], pid: int) -> str:
-    data: dict[str, Any] = {"csrf_token": csrf_of(client.get("/intake").text),
-                            "patient_id": str(pid)}
-    for path, value in form_values(case).items():
-        if path != "format":
-            data[path] = [str(v) for v in value] if isinstance(value, list) else str(value)
+    data = intake_form(case, csrf_of(client.get("/intake").text), patient_id=str(pid))
     r = client.post("/intake", data=data, follow_redirects=False)
     assert r.status_code == 303, r.text[:2000]
     page = client.get(r.headers["location"])
