@@ -36,14 +36,15 @@ FIELDS = ["age", "exam.hip_internal_rotation_deg", "symptoms.duration_months", "
           "tests.abi", "history.prior_treatments"]
 
 
-def _place(doc: dict[str, Any], path: str, marker: str) -> None:
+def place(doc: dict[str, Any], path: str, value: Any) -> None:
+    """Set `value` at the dotted `path` of `doc`, making the objects on the way."""
     node = doc
     *parents, leaf = path.split(".")
     for part in parents:
         if not isinstance(node.get(part), dict):
             node[part] = {}
         node = node[part]
-    node[leaf] = marker
+    node[leaf] = value
 
 
 @st.composite
@@ -54,7 +55,7 @@ def hostile_documents(draw: st.DrawFn, base: st.SearchStrategy[dict[str, Any]],
     field = draw(st.sampled_from(fields or FIELDS))
     kind = draw(st.sampled_from(KINDS))
     marker = "__HOSTILE__"
-    _place(doc, field, marker)
+    place(doc, field, marker)
     text = json.dumps(doc)
     if kind == "duplicate_key":
         leaf = field.rsplit(".", 1)[-1]

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.hostile_json import Hostile, hostile_documents
+from tests.cli_here import run_cli_here
+from tests.hostile_json import Hostile, hostile_documents, place
 
 from hipspine.assess import assess_case, load_assessment_knowledge
 from hipspine.models import parse_case
@@ -134,17 +133,8 @@ INVALID = [
 
 def _run_cli(args: list[str], stdin: str, monkeypatch: pytest.MonkeyPatch,
              capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    from hipspine import cli
-
-    monkeypatch.setattr(sys, "argv", ["hipspine", *args])
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    code = 0
-    try:
-        cli.main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out + out.err
+    code, out, err = run_cli_here(monkeypatch, capsys, *args, stdin=stdin)
+    return code, out + err
 
 
 @settings(max_examples=40, deadline=None,
@@ -155,13 +145,7 @@ def test_random_invalid_cases_exit_2_naming_the_field(
         capsys: pytest.CaptureFixture[str]) -> None:
     path, value = bad
     doc = json.loads(json.dumps(data))
-    node = doc
-    *parents, leaf = path.split(".")
-    for part in parents:
-        if not isinstance(node.get(part), dict):
-            node[part] = {}
-        node = node[part]
-    node[leaf] = value
+    place(doc, path, value)
     code, output = _run_cli(["assess", "-", "--format", "json"], json.dumps(doc),
                             monkeypatch, capsys)
     assert code == 2

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from tests.cli_here import run_cli_here
 
 
 def run(url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -59,19 +60,8 @@ def test_missing_file_exits_2(tmp_path):
 
 
 def run_here(monkeypatch, capsys, url: str, *args: str) -> tuple[int, str, str]:
-    """The CLI entry point in this process (exit code, stdout, stderr): the same error
-    mapping as a subprocess, without an interpreter start per case."""
-    from hipspine.cli import main
-
-    monkeypatch.setenv("HIPSPINE_DATABASE_URL", url)
-    monkeypatch.setattr(sys, "argv", ["hipspine", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    """The CLI in this process on the registry `url`: (exit code, stdout, stderr)."""
+    return run_cli_here(monkeypatch, capsys, *args, database_url=url)
 
 
 def audit_rows(url: str) -> list[tuple]:

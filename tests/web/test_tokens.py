@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
+from tests.cli_here import run_cli_here
 from tests.web.conftest import token_client
 
 from hipspine.registry import session_scope
@@ -166,16 +166,8 @@ def test_a_deactivated_users_token_is_refused(app: Any, clinician: TestClient,
 
 def _cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str,
          *args: str) -> tuple[int, Any, str]:
-    from hipspine.cli import main
-
-    monkeypatch.setenv("HIPSPINE_DATABASE_URL", url)
-    monkeypatch.setattr(sys, "argv", ["hipspine", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
+    """The CLI in this process; stdout decoded as JSON when it succeeded with output."""
+    code, out, err = run_cli_here(monkeypatch, capsys, *args, database_url=url)
     return code, json.loads(out) if code == 0 and out.strip() else out, err
 
 
