@@ -95,11 +95,10 @@ def test_result_page_through_the_app_shows_words(clinician: Any,
                                                  example_cases: dict[str, Any]) -> None:
     import re
 
-    from tests.web.conftest import csrf_of
-    from tests.web.test_pages import _form_for
+    from tests.web.conftest import csrf_of, intake_form
 
     token = csrf_of(clinician.get("/intake").text)
-    r = clinician.post("/intake", data=_form_for(example_cases["hip-dominant"], token))
+    r = clinician.post("/intake", data=intake_form(example_cases["hip-dominant"], token))
     assert r.status_code == 200
     assert not re.search(r"\[[a-z][a-z0-9_]*\]", r.text)
     assert "tests.esr_mm_h" not in r.text and "acr1991_hip_oa_clinical<" not in r.text

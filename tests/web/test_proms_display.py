@@ -100,10 +100,10 @@ def test_the_patients_link_pages_show_no_clinician_navigation(
 
 def test_latest_assessment_in_words_and_the_stored_page_shows_its_own_date(
         engine: Any, clinician: TestClient, example_cases: dict[str, Any]) -> None:
-    from tests.web.test_pages import _form_for
+    from tests.web.conftest import intake_form
 
     pid = _patient(clinician)
-    data = _form_for(example_cases["hip-dominant"], csrf_of(clinician.get("/intake").text))
+    data = intake_form(example_cases["hip-dominant"], csrf_of(clinician.get("/intake").text))
     data["patient_id"] = str(pid)
     data.pop("age", None)
     data.pop("sex", None)
