@@ -171,9 +171,18 @@ def render_text(data: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+WAIVER_PREFIX = "waiver:"
+"""How `design_choices` names a waiver (findings.yaml `waivers`) that is a design choice."""
+
+
 def without_design_choice(kb: AssessmentKnowledge, finding_id: str) -> AssessmentKnowledge:
     """`kb` with the design-choice likelihoods of one finding removed (the finding too when
-    nothing published is left in it): what the benchmark would say without that choice."""
+    nothing published is left in it), or without one waiver ("waiver:<id>"): what the
+    benchmark would say without that choice."""
+    if finding_id.startswith(WAIVER_PREFIX):
+        waiver = finding_id.removeprefix(WAIVER_PREFIX)
+        return kb.model_copy(update={"findings": kb.findings.model_copy(update={
+            "waivers": [w for w in kb.findings.waivers if w.id != waiver]})})
     findings = []
     for f in kb.findings.findings:
         if f.id != finding_id:
@@ -187,9 +196,12 @@ def without_design_choice(kb: AssessmentKnowledge, finding_id: str) -> Assessmen
 
 
 def design_choices(kb: AssessmentKnowledge) -> list[str]:
-    """Ids of the findings with at least one likelihood that is a design choice."""
-    return [f.id for f in kb.findings.findings
-            if any(lk.verified == "design_choice" for lk in f.likelihoods)]
+    """Ids of the findings with at least one likelihood that is a design choice, then the
+    waivers that are design choices ("waiver:<id>")."""
+    return ([f.id for f in kb.findings.findings
+             if any(lk.verified == "design_choice" for lk in f.likelihoods)]
+            + [WAIVER_PREFIX + w.id for w in kb.findings.waivers
+               if w.verified == "design_choice"])
 
 
 def ablate(cases: list[EvalCase], kb: AssessmentKnowledge, base: Summary,

@@ -21,6 +21,7 @@ from hipspine.assess.knowledge import (
     Finding,
     Likelihood,
     Prior,
+    Waiver,
 )
 from hipspine.kb import load_references
 
@@ -77,6 +78,19 @@ class CompiledFinding:
 
 
 @dataclass(frozen=True)
+class CompiledWaiver:
+    """A waiver (findings.yaml `waivers`): when `applies` holds, the LRs below 1 that the
+    listed findings give `source` are shown and not counted."""
+
+    id: str
+    label: str
+    source: str
+    applies: Check
+    findings: frozenset[str]
+    note: str
+
+
+@dataclass(frozen=True)
 class CompiledPrior:
     label: str
     source: str
@@ -113,6 +127,7 @@ class CompiledKnowledge:
     mimics: frozenset[str]
     priors: dict[str, tuple[CompiledPrior, ...]]
     findings: tuple[CompiledFinding, ...]
+    waivers: tuple[CompiledWaiver, ...]
     states: StatesFn
     red_flags: tuple[CompiledRedFlag, ...]
     red_flag_checks: ChecksFn
@@ -235,6 +250,17 @@ def _finding(f: Finding, assumed_sensitivity: float, level: EvidenceLevel,
     )
 
 
+def _waiver(w: Waiver) -> CompiledWaiver:
+    alternatives = tuple(compile_all(conds) for conds in w.any_of)
+
+    def applies(case: Any) -> bool | None:
+        return True if any(check(case) is True for check in alternatives) else None
+
+    choice = "design choice: " if w.verified == "design_choice" else ""
+    return CompiledWaiver(w.id, w.label, w.source, applies, frozenset(w.findings),
+                          f"set aside, {choice}{w.label} ({_label(w.citation)})")
+
+
 def _prior(p: Prior) -> CompiledPrior:
     return CompiledPrior(_label(p.citation), p.source,
                          frozenset(p.settings) if p.settings else None, p.age_min,
@@ -264,6 +290,7 @@ def _compile(kb: AssessmentKnowledge, level: EvidenceLevel) -> CompiledKnowledge
         mimics=frozenset(s.id for s in srcs if s.mimic),
         priors={k: tuple(v) for k, v in priors.items()},
         findings=findings,
+        waivers=tuple(_waiver(w) for w in kb.findings.waivers),
         states=_states_function(findings),
         red_flags=tuple(
             CompiledRedFlag(r.id, r.category,

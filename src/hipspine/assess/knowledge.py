@@ -159,9 +159,28 @@ class Finding(KBModel):
     likelihoods: list[Likelihood] = Field(min_length=1)
 
 
+class Waiver(KBModel):
+    """Findings whose arguments AGAINST one source (LR < 1) stop counting when a case shows
+    a picture their study population did not cover: Suri 2010's stenosis items say nothing
+    against a root-compressing disc or cyst (a younger patient, one leg, no claudication).
+    Only LRs below 1 are waived, so a waiver can raise a source, never lower one."""
+
+    id: str
+    label: str
+    source: SourceId
+    any_of: list[list[Condition]] = Field(min_length=1)
+    """The picture: any one of these condition lists, each all true."""
+    findings: list[str] = Field(min_length=1)
+    citation: str
+    verified: Verification
+    strength: str | None = None
+    note: str | None = None
+
+
 class FindingsFile(KBModel):
     groups: dict[str, str]
     findings: list[Finding]
+    waivers: list[Waiver] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _ids_and_groups(self) -> FindingsFile:
@@ -172,6 +191,10 @@ class FindingsFile(KBModel):
             seen.add(f.id)
             if f.group is not None and f.group not in self.groups:
                 raise ValueError(f"finding {f.id!r}: unknown group {f.group!r}")
+        for w in self.waivers:
+            unknown = sorted(set(w.findings) - seen)
+            if unknown:
+                raise ValueError(f"waiver {w.id!r}: unknown findings {unknown}")
         return self
 
 

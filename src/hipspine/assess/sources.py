@@ -73,8 +73,19 @@ def _shown(value: Any) -> Any:
     return value
 
 
-Picked = tuple[ContributionRow, Any, bool, str | None]
-"""A finding's contribution to one source before grouping: (row, value, from text, group)."""
+Picked = tuple[ContributionRow, Any, bool, str | None, str | None]
+"""A finding's contribution to one source before grouping: (row, value, from text, group,
+the note of the waiver that sets it aside, if any)."""
+
+
+def _waived(ck: CompiledKnowledge, case: Any) -> dict[tuple[str, str], str]:
+    """(finding id, source) -> the note of the waiver that applies to the case."""
+    out: dict[tuple[str, str], str] = {}
+    for w in ck.waivers:
+        if w.applies(case) is True:
+            for finding in w.findings:
+                out.setdefault((finding, w.source), w.note)
+    return out
 
 
 def estimate_sources(ck: CompiledKnowledge, case: Any,
@@ -86,6 +97,7 @@ def estimate_sources(ck: CompiledKnowledge, case: Any,
     if states is None:
         states = ck.states(case)
     picked: dict[str, list[Picked]] = {s: [] for s in ck.source_ids}
+    waived = _waived(ck, case) if ck.waivers else {}
     for f, (state, _, raw) in zip(ck.findings, states, strict=True):
         if state is None:
             continue
@@ -95,7 +107,8 @@ def estimate_sources(ck: CompiledKnowledge, case: Any,
         value = _shown(raw)
         texty = bool(from_text) and _from_text(f.fields, from_text)
         for row in rows:
-            picked[row.source].append((row, value, texty, f.group))
+            waiver = (waived.get((f.id, row.source)) if row.likelihood_ratio < 1 else None)
+            picked[row.source].append((row, value, texty, f.group, waiver))
     work = {}
     for source in ck.source_ids:
         prior, items = priors[source], picked[source]
@@ -103,7 +116,7 @@ def estimate_sources(ck: CompiledKnowledge, case: Any,
             work[source] = SourceWork(source, prior, [], [], _posterior(prior, 1.0), 1.0)
             continue
         uncounted = _uncounted(items) if any(
-            g is not None or row.policy_note for row, _, _, g in items) else ()
+            g is not None or row.policy_note or w for row, _, _, g, w in items) else ()
         contributions = [_contribution(ck, item, i not in uncounted)
                          for i, item in enumerate(items)]
         counted = [item[0] for i, item in enumerate(items) if i not in uncounted]
@@ -120,13 +133,14 @@ def _posterior(prior: CompiledPrior, lr_product: float) -> float:
 
 
 def _uncounted(items: list[Picked]) -> set[int]:
-    """Indexes of contributions that do not count: those the evidence policy leaves out,
-    and, among the rest, grouped ones that are not the strongest of their group."""
+    """Indexes of contributions that do not count: those the evidence policy leaves out or a
+    waiver sets aside, and, among the rest, grouped ones that are not the strongest of their
+    group."""
     best: dict[str, tuple[float, str, int]] = {}
     grouped = []
     left_out = set()
-    for i, (row, _, _, group) in enumerate(items):
-        if row.policy_note:
+    for i, (row, _, _, group, waiver) in enumerate(items):
+        if row.policy_note or waiver:
             left_out.add(i)
             continue
         if group is None:
@@ -141,13 +155,15 @@ def _uncounted(items: list[Picked]) -> set[int]:
 
 def _contribution(ck: CompiledKnowledge, item: Picked, counted: bool) -> Contribution:
     """The output contribution, interned: equal inputs give the same immutable object."""
-    row, value, texty, group = item
-    key = (row.key, type(value), value, texty, counted)
+    row, value, texty, group, waiver = item
+    key = (row.key, type(value), value, texty, counted, waiver)
     hit = ck.output_cache.get(key)
     if hit is None:
         note = row.derived_note
         if row.policy_note:
             note = row.policy_note
+        elif waiver:
+            note = waiver
         elif not counted:
             label = ck.group_labels.get(group or "", group)
             note = f"counted in group '{group}' ({label}): only the strongest applies"

@@ -23,14 +23,16 @@ def acting_sources(ck: CompiledKnowledge, probability: Mapping[str, float],
 def settled_sources(ck: CompiledKnowledge, work: Mapping[str, Any],
                     acting: set[str]) -> set[str]:
     """Sources that a counted finding of a settling tier (a reference test, a block, a
-    specific lesion) supports by at least `settling_min_lr`, and that are either acted on or
-    whose counted findings together moved the odds `establishing_evidence_lr`-fold: a lesion
-    or a reference test that explains the pain establishes a rare mimic from a low prior
-    (rules.yaml `verdict`)."""
+    specific lesion) supports by at least `settling_min_lr`, and that are probable enough to
+    act on (the probability threshold alone: the settling finding is what the odds-moved
+    threshold asks for) or whose counted findings together moved the odds
+    `establishing_evidence_lr`-fold: a lesion or a reference test that explains the pain
+    establishes a rare mimic from a low prior (rules.yaml `verdict`)."""
     rule = ck.kb.rules.verdict
     tiers = set(rule.settling_tiers)
     return {s for s, w in work.items()
-            if (s in acting or w.evidence_lr >= rule.establishing_evidence_lr)
+            if (s in acting or w.probability >= rule.act_probability
+                or w.evidence_lr >= rule.establishing_evidence_lr)
             and any(row.tier in tiers and row.likelihood_ratio >= rule.settling_min_lr
                     for row in w.counted)}
 
