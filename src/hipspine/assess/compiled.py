@@ -2,13 +2,12 @@
 and evidence policy.
 
 Validation of the knowledge happens at load; here we only turn it into fast structures
-(generated condition code, per-state contribution rows, next-test rows) so that assessing a
+(condition closures, per-state contribution rows, next-test rows) so that assessing a
 case does no knowledge lookups. `benchmarks/bench_assess.py` measures what it costs.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,7 +45,6 @@ class CompiledLikelihood:
 class ContributionRow:
     """What a finding in one state (present or absent) contributes to one source."""
 
-    key: int  # unique per row: part of the key that interns output contributions
     source: str
     label: str  # "<finding label>" when present, "No: <finding label>" when absent
     likelihood_ratio: float  # as shown (rounded to 4 decimals) and as multiplied
@@ -131,23 +129,18 @@ class CompiledKnowledge:
     states: StatesFn
     red_flags: tuple[CompiledRedFlag, ...]
     red_flag_checks: ChecksFn
-    """Generated: every red-flag trigger's result, in `red_flag_triggers` order."""
+    """Every red-flag trigger's result, in `red_flag_triggers` order."""
     red_flag_triggers: tuple[tuple[int, str, str, frozenset[str]], ...]
     """(index into `red_flags`, trigger finding, citation label: the trigger's own, else its
-    rule's, the case fields it reads) per generated check."""
+    rule's, the case fields it reads) per check."""
     hip_changes: Check
     spine_changes: Check
     secondary_when: Check
     group_labels: dict[str, str]
     short_labels: dict[str, str]
     """Source label without its parenthesis, lower case ("hip" for "Hip (osteoarthritis)")."""
-    prior_whens: tuple[Check, ...]
-    prior_cache: dict[tuple[Any, ...], dict[str, CompiledPrior]]
     test_rows: tuple[TestRow, ...]
     """Findings offered as next tests, with the likelihood ratios that make them informative."""
-    output_cache: dict[tuple[Any, ...], Any]
-    """Immutable output objects (contributions, prior-only source estimates), interned by
-    everything they show."""
 
 
 POLICY_NOTE_PREFIX = "not counted:"
@@ -212,8 +205,8 @@ def _test_model(lr_pos: float | None, lr_neg: float | None,
     return assumed_sensitivity, 1 - assumed_sensitivity / lr_pos, True
 
 
-def _rows(likelihoods: tuple[CompiledLikelihood, ...], f: Finding, present: bool,
-          keys: itertools.count[int]) -> tuple[ContributionRow, ...]:
+def _rows(likelihoods: tuple[CompiledLikelihood, ...], f: Finding,
+          present: bool) -> tuple[ContributionRow, ...]:
     label = f.label
     rows = []
     for lk in likelihoods:
@@ -224,7 +217,7 @@ def _rows(likelihoods: tuple[CompiledLikelihood, ...], f: Finding, present: bool
         name = label if present else f"No: {label}"
         driver = (f"{name.lower()} (LR {shown:.2g}" + ("" if lk.verified else ", unverified")
                   + ")")
-        rows.append(ContributionRow(next(keys), lk.source, name, shown, abs(math.log(shown)),
+        rows.append(ContributionRow(lk.source, name, shown, abs(math.log(shown)),
                                     lk.citation_label, lk.verified, lk.derived_note, driver,
                                     shown if shown >= 1 else 1 / shown, lk.policy_note,
                                     f.tier, f.diagnosis if shown > 1 else None))
@@ -232,7 +225,7 @@ def _rows(likelihoods: tuple[CompiledLikelihood, ...], f: Finding, present: bool
 
 
 def _finding(f: Finding, assumed_sensitivity: float, level: EvidenceLevel,
-             counted_levels: list[str], keys: itertools.count[int]) -> CompiledFinding:
+             counted_levels: list[str]) -> CompiledFinding:
     fields = tuple(dict.fromkeys(c.field for c in f.present_when + (f.absent_when or [])))
     likelihoods = tuple(_likelihood(lk, assumed_sensitivity, level, counted_levels)
                         for lk in f.likelihoods)
@@ -245,8 +238,8 @@ def _finding(f: Finding, assumed_sensitivity: float, level: EvidenceLevel,
         likelihoods=likelihoods,
         next_test_label=f.next_test.label if f.next_test else None,
         next_test_kind=f.next_test.kind if f.next_test else None,
-        when_present=_rows(likelihoods, f, True, keys),
-        when_absent=() if f.positive_only else _rows(likelihoods, f, False, keys),
+        when_present=_rows(likelihoods, f, True),
+        when_absent=() if f.positive_only else _rows(likelihoods, f, False),
     )
 
 
@@ -276,9 +269,8 @@ def _compile(kb: AssessmentKnowledge, level: EvidenceLevel) -> CompiledKnowledge
         priors[p.source].append(_prior(p))
     om = kb.rules.offierski_macnab
     assumed = kb.rules.next_tests.assumed_sensitivity
-    keys = itertools.count()
     counted_levels = [str(v) for v in kb.rules.evidence_policy.levels[level]]
-    findings = tuple(_finding(f, assumed, level, counted_levels, keys)
+    findings = tuple(_finding(f, assumed, level, counted_levels)
                      for f in kb.findings.findings)
     triggers = [(i, t) for i, r in enumerate(kb.rules.red_flags) for t in r.triggers]
     return CompiledKnowledge(
@@ -307,11 +299,7 @@ def _compile(kb: AssessmentKnowledge, level: EvidenceLevel) -> CompiledKnowledge
         secondary_when=compile_all(om.secondary_when),
         group_labels=dict(kb.findings.groups),
         short_labels=short_labels,
-        prior_whens=tuple(p.when for rows in priors.values() for p in rows
-                          if p.when is not None),
-        prior_cache={},
         test_rows=_test_rows(findings, short_labels, assumed),
-        output_cache={},
     )
 
 

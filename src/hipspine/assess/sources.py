@@ -18,7 +18,7 @@ from hipspine.assess.compiled import (
     to_odds,
     to_probability,
 )
-from hipspine.models.assessment import Contribution, SourceEstimate
+from hipspine.models.assessment import Contribution
 
 
 @dataclass
@@ -28,7 +28,7 @@ class SourceWork:
     id: str
     prior: CompiledPrior
     contributions: list[Contribution] = field(default_factory=list)
-    """Output contributions (immutable, interned), in finding then likelihood order."""
+    """Output contributions, in finding then likelihood order."""
     counted: list[ContributionRow] = field(default_factory=list)
     """The knowledge rows of the contributions that count, in the same order."""
     probability: float = 0.0
@@ -49,17 +49,6 @@ def pick_prior(ck: CompiledKnowledge, source: str, case: Any) -> CompiledPrior:
             continue
         return prior
     raise LookupError(source)  # unreachable: the loader requires a fallback row
-
-
-def _priors(ck: CompiledKnowledge, case: Any) -> dict[str, CompiledPrior]:
-    """The prior of every source, memoised on what priors depend on (setting, age, `when`)."""
-    key = (case.setting, case.age, *(when(case) for when in ck.prior_whens))
-    hit = ck.prior_cache.get(key)
-    if hit is None:
-        hit = {s: pick_prior(ck, s, case) for s in ck.source_ids}
-        if len(ck.prior_cache) < 4096:
-            ck.prior_cache[key] = hit
-    return hit
 
 
 def _from_text(fields: tuple[str, ...], from_text: frozenset[str]) -> bool:
@@ -93,7 +82,7 @@ def estimate_sources(ck: CompiledKnowledge, case: Any,
                      states: list[tuple[bool | None, bool, Any]] | None = None,
                      ) -> dict[str, SourceWork]:
     """Every source's prior, contributions and posterior probability for `case`."""
-    priors = _priors(ck, case)
+    priors = {s: pick_prior(ck, s, case) for s in ck.source_ids}
     if states is None:
         states = ck.states(case)
     picked: dict[str, list[Picked]] = {s: [] for s in ck.source_ids}
@@ -154,41 +143,19 @@ def _uncounted(items: list[Picked]) -> set[int]:
 
 
 def _contribution(ck: CompiledKnowledge, item: Picked, counted: bool) -> Contribution:
-    """The output contribution, interned: equal inputs give the same immutable object."""
+    """The output contribution, its note saying why it does not count when it does not."""
     row, value, texty, group, waiver = item
-    key = (row.key, type(value), value, texty, counted, waiver)
-    hit = ck.output_cache.get(key)
-    if hit is None:
-        note = row.derived_note
-        if row.policy_note:
-            note = row.policy_note
-        elif waiver:
-            note = waiver
-        elif not counted:
-            label = ck.group_labels.get(group or "", group)
-            note = f"counted in group '{group}' ({label}): only the strongest applies"
-        hit = Contribution(finding=row.label, value=value,
-                           likelihood_ratio=row.likelihood_ratio,
-                           citation=row.citation_label, verified=row.verified, group=group,
-                           from_text=texty, counted=counted, note=note)
-        if len(ck.output_cache) < 100_000:
-            ck.output_cache[key] = hit
-    return hit
+    note = row.policy_note or waiver or row.derived_note
+    if not counted and not (row.policy_note or waiver):
+        label = ck.group_labels.get(group or "", group)
+        note = f"counted in group '{group}' ({label}): only the strongest applies"
+    return Contribution(finding=row.label, value=value, likelihood_ratio=row.likelihood_ratio,
+                        citation=row.citation_label, verified=row.verified, group=group,
+                        from_text=texty, counted=counted, note=note)
 
 
-def to_estimate(sw: SourceWork, ck: CompiledKnowledge) -> dict[str, Any] | SourceEstimate:
-    """The `SourceEstimate` payload (validated once, with the whole assessment); a source no
-    known finding bears on is the same immutable estimate every time, built once."""
-    if not sw.contributions:
-        hit = ck.output_cache.get(("prior only", id(sw.prior)))
-        if hit is None:
-            hit = ck.output_cache[("prior only", id(sw.prior))] = SourceEstimate(
-                **_estimate(sw, ck))
-        return hit
-    return _estimate(sw, ck)
-
-
-def _estimate(sw: SourceWork, ck: CompiledKnowledge) -> dict[str, Any]:
+def to_estimate(sw: SourceWork, ck: CompiledKnowledge) -> dict[str, Any]:
+    """The `SourceEstimate` payload (validated once, with the whole assessment)."""
     return {"id": sw.id, "label": ck.labels[sw.id], "pretest": round(sw.prior.probability, 4),
             "probability": round(sw.probability, 4),
             "contributions": sw.contributions,
