@@ -126,11 +126,10 @@ def test_bilateral_hip_oa_report_is_read_and_raises_the_hip() -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "verdict 'spine' (and 'both' under --evidence all): bilateral_symptoms (Suri 2010, LR+ "
-    "6.3) fires on laterality alone, so bilateral hip-OA pain counts as stenosis evidence and, "
-    "with age > 70, puts the spine at 84%; the hip's own evidence under the default policy is "
-    "radiographic OA alone (LR 4.11, below the 5-fold rule) because limp (Brown 2004) is "
-    "unverified and the groin/thigh/knee sites cannot all be encoded"))
+    "verdict 'both': bilateral_symptoms (Suri 2010, LR+ 6.3) fires on laterality alone, so "
+    "bilateral hip-OA pain counts as stenosis evidence and, with age > 70, puts the spine at "
+    "84%; the hip reaches 64% from the severe OA read from its report, while the groin pain "
+    "read from the note is shown but not counted (Brown 2004, unverified) and limp likewise"))
 def test_bilateral_hip_oa_with_antalgic_gait_is_hip() -> None:
     a = _assess(BILATERAL_OA)
     assert a.verdict == "hip"

@@ -332,3 +332,16 @@ def test_hipspine_assess_prints_the_texts_read_in_part() -> None:
     result = CliRunner().invoke(app, ["assess", "-"], input=case)
     assert result.exit_code == 0, result.output
     assert "Texts read in part:" in result.output and "notes[0]:" in result.output
+
+
+def test_a_note_dense_with_history_and_symptom_mentions_is_read_in_bounded_time() -> None:
+    from hipspine.nlp.statements import stated_values
+
+    note = ("Groin pain on walking, relieved by sitting, ex-smoker, mother diabetic, "
+            "worse standing, " * 12_000)  # about 1 MB, one sentence, every pattern busy
+    with cpu_budget(60):
+        _, evidence = read_exam_findings([note], KB)
+    values = stated_values(evidence)
+    assert values["symptoms.relief_sitting"] is True
+    assert values["history.smoker"] is False
+    assert "history.diabetes" not in values

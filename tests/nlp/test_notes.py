@@ -30,4 +30,5 @@ from hipspine.nlp.notes import read_exam_findings
 def test_exam_findings(note: str, expected: dict[str, bool]) -> None:
     values, evidence = read_exam_findings([note], load_nlp_knowledge())
     assert values == expected
-    assert all(e.field.startswith("exam.") and e.text for e in evidence)
+    assert all(e.field.startswith(("exam.", "symptoms.", "history.")) and e.text
+               for e in evidence)

@@ -51,6 +51,11 @@ def pick_prior(ck: CompiledKnowledge, source: str, case: Any) -> CompiledPrior:
     raise LookupError(source)  # unreachable: the loader requires a fallback row
 
 
+PARTIAL_WHEN_READ = frozenset({"symptoms.pain_locations"})
+"""List fields that a text reader fills with what a note states: a location the note does not
+name is unknown, not absent, so a finding that reads its absence does not apply."""
+
+
 def _from_text(fields: tuple[str, ...], from_text: frozenset[str]) -> bool:
     """A finding came from text when the reader filled its field or a parent of it."""
     return any(path == t or path.startswith(t + ".") for path in fields for t in from_text)
@@ -93,8 +98,10 @@ def estimate_sources(ck: CompiledKnowledge, case: Any,
         rows = f.when_present if state else f.when_absent
         if not rows:
             continue
-        value = _shown(raw)
         texty = bool(from_text) and _from_text(f.fields, from_text)
+        if not state and texty and PARTIAL_WHEN_READ.intersection(f.fields):
+            continue
+        value = _shown(raw)
         for row in rows:
             waiver = (waived.get((f.id, row.source)) if row.likelihood_ratio < 1 else None)
             picked[row.source].append((row, value, texty, f.group, waiver))

@@ -25,6 +25,7 @@ from hipspine.nlp.knowledge import NlpKnowledge, load_nlp_knowledge
 from hipspine.nlp.limits import TEXT_LIMIT_PER_CASE, limit_texts
 from hipspine.nlp.notes import read_exam_findings
 from hipspine.nlp.reader import EvidenceItem, read_report
+from hipspine.nlp.statements import stated_values
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,9 @@ class EnrichedCase:
 def enrich_case(case: Case, kb: NlpKnowledge | None = None,
                 text_limit: int = TEXT_LIMIT_PER_CASE) -> EnrichedCase:
     """Read `imaging.reports` into absent imaging fields (alarms too: suspected malignancy,
-    fracture, infection) and `notes` into absent exam fields and absent red-flag symptoms
-    and history (cauda equina symptoms, fever, weight loss, night pain, cancer history),
+    fracture, infection) and `notes` into absent exam fields, absent red-flag symptoms
+    and history (cauda equina symptoms, fever, weight loss, night pain, cancer history) and
+    the other absent symptoms and history they state (`knowledge/nlp/statements.yaml`),
     up to `text_limit` characters of text in all."""
     kb = kb or load_nlp_knowledge()
     named = ([(f"imaging.reports[{i}]", t) for i, t in enumerate(case.imaging.reports)]
@@ -85,10 +87,12 @@ def enrich_case(case: Case, kb: NlpKnowledge | None = None,
             if name in type(case.exam).model_fields and getattr(case.exam, name) is None:
                 exam_update[name] = value
                 from_text.append(f"exam.{name}")
-        for path in sorted(raised_fields(exam_evidence)):
+        raised: dict[str, object] = dict.fromkeys(raised_fields(exam_evidence), True)
+        stated = stated_values(exam_evidence)
+        for path, said in sorted({**stated, **raised}.items()):  # a red flag wins
             part, name = path.split(".", 1)
             if getattr(getattr(case, part), name) is None:
-                flag_updates.setdefault(part, {})[name] = True
+                flag_updates.setdefault(part, {})[name] = said
                 from_text.append(path)
     updates: dict[str, object] = {}
     if imaging_update:

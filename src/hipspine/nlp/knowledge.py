@@ -157,11 +157,44 @@ class AlarmFile(KBModel):
     findings: list[AlarmFinding]
 
 
+class Statement(KBModel):
+    """A history or symptom field as a clinic note states it (`nlp/statements.yaml`)."""
+
+    field: str
+    pattern: str
+    negative: str | None = None
+    value: str | None = None
+    """For a list field (`symptoms.pain_locations`): the item a mention adds."""
+    historical_counts: bool = False
+
+    @model_validator(mode="after")
+    def _field_exists(self) -> Statement:
+        from hipspine.models.case import Case
+
+        section, _, name = self.field.partition(".")
+        model = Case.model_fields.get(section)
+        annotation = model.annotation if model else None
+        fields = getattr(annotation, "model_fields", {})
+        if section not in ("symptoms", "history") or name not in fields:
+            raise ValueError(f"{self.field}: not a symptoms.* or history.* field of the case")
+        if (self.value is not None) != (name == "pain_locations"):
+            raise ValueError(f"{self.field}: `value` goes with symptoms.pain_locations only")
+        return self
+
+
+class StatementsFile(KBModel):
+    evidence: Evidence
+    excluded_before: str
+    pain_words: str
+    statements: list[Statement]
+
+
 class NlpKnowledge:
-    """The six nlp files, validated, with their patterns compiled once."""
+    """The seven nlp files, validated, with their patterns compiled once."""
 
     def __init__(self, context: ContextFile, vocabulary: VocabularyFile, hip: HipFile,
-                 lumbar: LumbarFile, exam: ExamFile, alarms: AlarmFile) -> None:
+                 lumbar: LumbarFile, exam: ExamFile, alarms: AlarmFile,
+                 statements: StatementsFile) -> None:
         self.context = context
         self.vocabulary = vocabulary
         self.hip = hip
@@ -208,6 +241,13 @@ class NlpKnowledge:
                     for f in alarms.findings if f.texts == texts]
             for texts in ("reports", "notes")}
         self.alarm_request_rules = frozenset(alarms.request_rules)
+        self.statements = statements
+        self.statement_excluded = _rx(f"(?:{statements.excluded_before})"
+                                      f"[^.;:]{{0,{EXCLUDED_GAP}}}$")
+        self.pain_words = _rx(statements.pain_words)
+        self.statement_patterns = [
+            (st, _rx(st.pattern), _rx(st.negative) if st.negative else None)
+            for st in statements.statements]
         misplaced = [f.field for f in alarms.findings
                      if (f.texts == "reports") != f.field.startswith("imaging.")]
         if misplaced:  # the report reader fills imaging fields only, the notes reader the rest
@@ -237,4 +277,5 @@ def load_nlp_knowledge() -> NlpKnowledge:
         lumbar=load_section("nlp/lumbar.yaml", LumbarFile),
         exam=load_section("nlp/exam.yaml", ExamFile),
         alarms=load_section("nlp/alarms.yaml", AlarmFile),
+        statements=load_section("nlp/statements.yaml", StatementsFile),
     )

@@ -13,6 +13,7 @@ from hipspine.nlp.alarms import sentence_alarms
 from hipspine.nlp.context import SentenceContext
 from hipspine.nlp.evidence import EvidenceItem
 from hipspine.nlp.knowledge import ExamFinding, NlpKnowledge
+from hipspine.nlp.statements import sentence_statements
 from hipspine.nlp.text import split_sentences
 
 
@@ -20,7 +21,8 @@ def read_exam_findings(notes: Iterable[str], kb: NlpKnowledge,
                        sources: Iterable[str] | None = None
                        ) -> tuple[dict[str, bool], list[EvidenceItem]]:
     """Exam fields (case `exam.*` names) read from notes, with the evidence for each; the
-    evidence also holds the red-flag alarms the notes state (`hipspine.nlp.alarms`)."""
+    evidence also holds the red-flag alarms the notes state (`hipspine.nlp.alarms`) and
+    their history and symptom statements (`hipspine.nlp.statements`)."""
     values: dict[str, set[bool]] = {}
     evidence: list[EvidenceItem] = []
     texts = list(notes)
@@ -30,6 +32,7 @@ def read_exam_findings(notes: Iterable[str], kb: NlpKnowledge,
             text = sentence.text
             ctx = SentenceContext(text, kb)
             evidence += sentence_alarms(sentence, ctx, kb, source, "notes")
+            evidence += sentence_statements(sentence, ctx, kb, source)
             hits = sorted(((m.start(), m.end(), finding) for finding, rx in kb.exam_findings
                            for m in rx.finditer(text)), key=lambda h: h[0])
             for i, (start, end, finding) in enumerate(hits):
