@@ -38,6 +38,8 @@ def test_every_value_set_loads_with_a_category_and_codes() -> None:
     (SCT, "278860009", "low_back_pain"),            # present in the Synthea sample
     ("http://www.ama-assn.org/go/cpt", "27130", "hip_arthroplasty"),
     ("urn:oid:2.16.840.1.113883.6.12", "63047", "lumbar_decompression"),
+    (ICD, "M48.062", "lumbar_stenosis"),            # listed only through M48.06's descendants
+    ("http://nucc.org/provider-taxonomy", "207xs0117x", "spine_encounter"),  # case, as in SQL
 ])
 def test_codes_match_in_every_spelling(system: str, code: str, expected: str) -> None:
     assert [vs.id for vs in load_code_index().match(system, code)] == [expected]
