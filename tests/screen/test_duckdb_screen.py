@@ -71,6 +71,26 @@ def test_cli_writes_the_worklist_csv(planted_export: tuple[Path, dict[str, set[s
     assert summary["rows"] == len(rows) == sum(len(c) for c in planted_export[1].values())
 
 
+def test_worklist_rows_name_the_rule_that_made_them_and_round_trip_through_csv(
+        planted_export: tuple[Path, dict[str, set[str]]], tmp_path: Path) -> None:
+    from hipspine.screen import write_worklist
+    from hipspine.screen.rules import load_screen_rules
+
+    rules = {r.id: (c.id, r.description) for c in load_screen_rules().categories
+             for r in c.rules}
+    rows = screen_export(planted_export[0]).rows
+    assert rows and all(rules[r.rule] == (r.category, r.rule_description) for r in rows)
+    write_worklist(rows, tmp_path / "w.csv")
+    assert read_worklist(tmp_path / "w.csv") == rows
+
+
+def test_a_worklist_csv_without_the_rule_columns_is_refused_by_name(tmp_path: Path) -> None:
+    old = tmp_path / "old.csv"
+    old.write_text("patient_id,category,evidence,first_seen,last_seen\np,co_occurring,x,,\n")
+    with pytest.raises(InputError, match="missing rule, rule_description"):
+        read_worklist(old)
+
+
 def test_cli_synth_export_writes_planted_truth(tmp_path: Path) -> None:
     result = runner.invoke(app, ["screen", "synth-export", str(tmp_path), "--patients",
                                  str(CYCLE), "--seed", "3"])

@@ -41,7 +41,7 @@ COLUMNS: dict[str, dict[str, Any]] = {
                           "context": {"period": {"start": S}},
                           "content": [{"attachment": {"contentType": S, "data": S}}]},
     "Encounter": {**_COMMON, "status": S, "period": {"start": S}, "reasonCode": [_CONCEPT],
-                  "type": [_CONCEPT]},
+                  "type": [_CONCEPT], "serviceType": _CONCEPT},
 }
 
 

@@ -18,6 +18,8 @@ from hipspine.kb.schema import Evidence
 
 CATEGORY_IDS = ("unrecognised_hip", "unrecognised_spine", "failed_single_organ_treatment",
                 "co_occurring")
+_ID = r"^[a-z][a-z0-9_]*$"
+_ONE_LINE = r"^[^\n]{1,200}$"  # a description shown on every worklist row: one line
 
 
 class ObservationCode(KBModel):
@@ -28,6 +30,7 @@ class ObservationCode(KBModel):
 
 class Signal(KBModel):
     id: str
+    description: str = Field(pattern=_ONE_LINE)
     valueset_categories: list[str] = Field(default_factory=list)
     observation: ObservationCode | None = None
     report_phrase: str | None = None
@@ -53,6 +56,10 @@ class After(KBModel):
 
 
 class Rule(KBModel):
+    """One way into a category; its id and description are written on the worklist row."""
+
+    id: str = Field(pattern=_ID)
+    description: str = Field(pattern=_ONE_LINE)
     all_of: list[str] = Field(default_factory=list)
     none_of: list[str] = Field(default_factory=list)
     after: After | None = None
@@ -65,6 +72,16 @@ class Category(KBModel):
     rules: list[Rule] = Field(min_length=1)
 
 
+class Example(KBModel):
+    """A worked patient: the signals on record (signal id, day) and every rule that must list
+    them (empty: listed nowhere). Checked by tests/screen/test_categories.py."""
+
+    id: str = Field(pattern=_ID)
+    says: str
+    records: list[tuple[str, int]] = Field(min_length=1)
+    listed_by: list[str] = Field(default_factory=list)
+
+
 class ScreenRules(KBModel):
     evidence: Evidence
     excluded_statuses: list[str]
@@ -72,6 +89,10 @@ class ScreenRules(KBModel):
     signals: list[Signal]
     groups: dict[str, list[str]]
     categories: list[Category]
+    examples: list[Example] = Field(default_factory=list)
+
+    def rule_ids(self) -> list[str]:
+        return [r.id for c in self.categories for r in c.rules]
 
     @model_validator(mode="after")
     def _consistent(self) -> ScreenRules:
@@ -90,6 +111,18 @@ class ScreenRules(KBModel):
                     raise ValueError(f"category {cat.id!r} names unknown groups {sorted(unknown)}")
         if tuple(c.id for c in self.categories) != CATEGORY_IDS:
             raise ValueError(f"categories must be exactly {CATEGORY_IDS} in that order")
+        rule_ids = self.rule_ids()
+        twice = sorted({r for r in rule_ids if rule_ids.count(r) > 1})
+        if twice:
+            raise ValueError(f"rule ids must be unique across categories; repeated: {twice}")
+        for example in self.examples:
+            unknown = {s for s, _ in example.records} - signal_ids
+            if unknown:
+                raise ValueError(f"example {example.id!r} names unknown signals {sorted(unknown)}")
+            unknown = set(example.listed_by) - set(rule_ids)
+            if unknown:
+                raise ValueError(f"example {example.id!r}: listed_by names unknown rules "
+                                 f"{sorted(unknown)}; allowed: {rule_ids}")
         return self
 
 

@@ -79,8 +79,11 @@ EXTRACT: dict[str, tuple[str, str, list[str]]] = {
                     ["code.coding"]),
     "DiagnosticReport": ("coalesce(effectiveDateTime, effectivePeriod.start, issued)", "status",
                          ["code.coding"]),
+    # type and serviceType say what kind of visit it was (a specialist clinic, when the
+    # export codes it so); reasonCode why. Encounter has no specialty of its own in R4 (it
+    # sits on PractitionerRole, which exports link only by reference), so none is read.
     "Encounter": ("period.start", "status",
-                  ["{flatten_reason}", "{flatten_type}"]),
+                  ["{flatten_reason}", "{flatten_type}", "serviceType.coding"]),
 }
 
 
@@ -220,14 +223,17 @@ def _rule_sql(category: Category, rule: Rule, d: Dialect) -> str:
         x, y = rule.never_same_day
         joins = f" LEFT JOIN same_day_{x}_{y} sd ON sd.patient_id = pg.patient_id"
         where.append("sd.patient_id IS NULL")
-    return (f"SELECT pg.patient_id, '{category.id}' AS category FROM patient_groups pg{joins} "
+    return (f"SELECT pg.patient_id, '{category.id}' AS category, '{rule.id}' AS rule, "
+            f"{literal(rule.description)} AS rule_description FROM patient_groups pg{joins} "
             f"WHERE {' AND '.join(where) or 'TRUE'}")
 
 
 def hits_sql(rules: ScreenRules, d: Dialect) -> str:
-    """hits(patient_id, category): every patient listed under every category."""
+    """hits(patient_id, category, rule, rule_description): one row per rule that lists a
+    patient, so a patient under two categories (or two rules of one) has a row for each."""
     parts = [_rule_sql(c, r, d) for c in rules.categories for r in c.rules]
-    return "SELECT DISTINCT patient_id, category FROM (" + " UNION ALL ".join(parts) + ") u"
+    return ("SELECT DISTINCT patient_id, category, rule, rule_description FROM ("
+            + " UNION ALL ".join(parts) + ") u")
 
 
 def category_signal_rows(rules: ScreenRules) -> list[tuple[str, str]]:
@@ -246,14 +252,16 @@ def category_signal_rows(rules: ScreenRules) -> list[tuple[str, str]]:
 
 
 def worklist_sql(d: Dialect, max_items: int = 25) -> str:
-    """worklist(patient_id, category, evidence, first_seen, last_seen); evidence lists the
-    first `max_items` records by date and says how many more there are."""
+    """worklist(patient_id, category, evidence, first_seen, last_seen, rule,
+    rule_description), one row per hit; evidence lists the first `max_items` records by
+    date and says how many more there are."""
     more = (f"CASE WHEN count(DISTINCT f.item) > {max_items} THEN concat(' | (+', "
             f"CAST(count(DISTINCT f.item) - {max_items} AS STRING), ' more)') ELSE '' END")
     return (
         "SELECT h.patient_id, h.category, "
         f"concat({d.join_sorted.format(x='f.item', n=max_items)}, {more}) AS evidence, "
-        "CAST(MIN(f.day) AS STRING) AS first_seen, CAST(MAX(f.day) AS STRING) AS last_seen "
+        "CAST(MIN(f.day) AS STRING) AS first_seen, CAST(MAX(f.day) AS STRING) AS last_seen, "
+        "h.rule, h.rule_description "
         "FROM hits h JOIN category_signals cs ON cs.category = h.category "
         "JOIN facts f ON f.patient_id = h.patient_id AND f.signal = cs.signal "
-        "GROUP BY h.patient_id, h.category")
+        "GROUP BY h.patient_id, h.category, h.rule, h.rule_description")
