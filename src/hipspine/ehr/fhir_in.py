@@ -19,6 +19,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hipspine.ehr.medications import (
+    Match,
+    MedicationIndex,
+    Verdict,
+    allergy_verdict,
+    medication_concept,
+    packaged_index,
+    request_verdict,
+    statement_verdict,
+)
 from hipspine.ehr.valuesets import Code, CodeIndex, ValueSet, load_code_index
 from hipspine.errors import InputError
 from hipspine.kb import KBModel, Verification, load_section
@@ -27,7 +37,8 @@ from hipspine.models.validation import JsonSyntaxError, loads_strict
 from hipspine.nlp.limits import TEXT_LIMIT_PER_CASE, cut_text
 
 USED_TYPES = ("Patient", "Condition", "Observation", "Procedure", "QuestionnaireResponse",
-              "DiagnosticReport", "DocumentReference")
+              "DiagnosticReport", "DocumentReference", "MedicationRequest",
+              "MedicationStatement", "AllergyIntolerance")
 REFUTED = {"refuted", "entered-in-error"}
 NOT_DONE = {"not-done", "entered-in-error", "preparation"}
 INACTIVE = {"inactive", "resolved", "remission"}
@@ -111,11 +122,14 @@ class ImportReport:
     mapped: list[ReportLine] = field(default_factory=list)
     ignored: list[ReportLine] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # every medicine or allergy of a hipspine drug class, counted or not, and why
+    medications: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"format": "hipspine.fhir-import-report/1",
                 "mapped": [x.as_dict() for x in self.mapped],
                 "ignored": [x.as_dict() for x in self.ignored],
+                "medications": [dict(m) for m in self.medications],
                 "warnings": list(self.warnings)}
 
     def render(self) -> str:
@@ -128,6 +142,9 @@ class ImportReport:
         for why, types in sorted(by_reason.items(), key=lambda kv: -sum(kv[1].values())):
             kinds = ", ".join(f"{t} {n}" for t, n in types.most_common())
             lines.append(f"  - {sum(types.values())} ignored: {why} ({kinds})")
+        lines += [f"  {'*' if m['counted'] else '~'} {m['resource']}: {m['how']} -> "
+                  f"{', '.join(m['classes']) or 'no class'}: {m['why']}"
+                  f"{'' if m['counted'] else ': not counted'}" for m in self.medications]
         lines += [f"  ! {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -148,10 +165,12 @@ class ImportKnowledge:
     index: CodeIndex
     observations: ObservationMap
     imaging_reports: ImagingReportRule
+    medications: MedicationIndex = field(default_factory=packaged_index)
 
 
 def load_import_knowledge() -> ImportKnowledge:
-    return ImportKnowledge(load_code_index(), load_observation_map(), load_report_rules())
+    return ImportKnowledge(load_code_index(), load_observation_map(), load_report_rules(),
+                           packaged_index())
 
 
 # ---------------------------------------------------------------- reading the input
@@ -303,6 +322,7 @@ class _Builder:
     findings: list[CodedFinding] = field(default_factory=list)
     dated: dict[str, dt.date] = field(default_factory=dict)
     text_room: int = TEXT_LIMIT_PER_CASE  # characters of notes and reports still imported
+    medicines: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # Medication by ref
 
     def section(self, name: str) -> dict[str, Any]:
         return self.case.setdefault(name, {})
@@ -554,6 +574,60 @@ class _Builder:
         self._add_texts(res, self.case.setdefault("notes", []), texts)
         self.mapped(res, f"notes += {len(texts)} text(s)", "clinical note text")
 
+    # -- MedicationRequest / MedicationStatement / AllergyIntolerance
+    def medication(self, res: Mapping[str, Any]) -> None:
+        """A medicine of a hipspine drug class sets its class's fact when the active rule
+        says it counts; otherwise it is reported and sets nothing."""
+        meds = self.knowledge.medications
+        match = meds.match(medication_concept(res, self.medicines))
+        if match is None or not match.classes:
+            self.ignored(res, "medicine in no hipspine drug class")
+            return
+        rule = meds.knowledge.active_rule
+        verdict = (request_verdict(res, rule, self.as_of)
+                   if res.get("resourceType") == "MedicationRequest"
+                   else statement_verdict(res, rule, self.as_of))
+        counted = meds.counted_classes(match) if verdict.counts else []
+        if verdict.counts and not counted:
+            verdict = Verdict(False, f"{match.local_form.lower() if match.local_form else 'local'}"
+                                     f" form, not systemic")
+        self._medication_row(res, match, [meds.classes[c].label for c in match.classes],
+                             verdict)
+        for cls in counted:
+            self.section("history")[cls.fact.split(".", 1)[1]] = True
+            self.mapped(res, f"{cls.fact} = true", f"{match.how} -> {cls.label}; {verdict.why}")
+        if not verdict.counts:
+            self.ignored(res, f"{', '.join(meds.classes[c].label for c in match.classes)}: "
+                              f"{verdict.why}: not counted")
+
+    def allergy(self, res: Mapping[str, Any]) -> None:
+        meds = self.knowledge.medications
+        match = meds.match(res.get("code"))
+        facts = meds.allergy_facts(match) if match is not None else []
+        if match is None or not facts:
+            self.ignored(res, "substance in no hipspine allergy class")
+            return
+        verdict = allergy_verdict(res, meds.knowledge.active_rule)
+        self._medication_row(res, match, [f.fact for f in facts], verdict)
+        if not verdict.counts:
+            self.ignored(res, f"allergy or intolerance: {verdict.why}: not counted")
+            return
+        kind = res.get("type") if isinstance(res.get("type"), str) else "allergy"
+        for fact in facts:
+            self.section("history")[fact.fact.split(".", 1)[1]] = True
+            self.mapped(res, f"{fact.fact} = true", f"{kind}: {match.how}; {verdict.why}")
+
+    def _medication_row(self, res: Mapping[str, Any], match: Match, classes: list[str],
+                        verdict: Verdict) -> None:
+        self.report.medications.append({
+            "resource": _ref(res), "how": match.how, "ingredients": list(match.ingredients),
+            "classes": classes, "counted": verdict.counts, "why": verdict.why})
+        if match.from_text:
+            self.report.warnings.append(f"{_ref(res)}: matched by its text only: {match.how}")
+        if verdict.stale:
+            self.report.warnings.append(f"{_ref(res)}: counted, but {verdict.why}: check it is "
+                                        "still taken")
+
     # -- QuestionnaireResponse
     def questionnaire_response(self, res: Mapping[str, Any], instruments: set[str]) -> None:
         if _status(res, "status") not in ("completed", "amended"):
@@ -682,6 +756,7 @@ def import_resources(resources: list[dict[str, Any]], *, patient_id: str | None 
         builder.case["setting"] = setting
     if patient is None:
         report.warnings.append("no Patient resource: age and sex unknown; every resource used")
+    builder.medicines = _medications_by_ref(resources)
     for res in resources:
         rtype = res.get("resourceType")
         if rtype == "Patient":
@@ -701,6 +776,18 @@ def import_resources(resources: list[dict[str, Any]], *, patient_id: str | None 
             builder.ignored(res, f"could not read: {type(exc).__name__}")
     case = parse_case(builder.case)
     return ImportResult(case=case, report=report, findings=builder.findings)
+
+
+def _medications_by_ref(resources: list[dict[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Medication resources by every name a reference may use: id, Medication/id, fullUrl."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for res in resources:
+        if res.get("resourceType") != "Medication":
+            continue
+        for key in (str(res.get("id")), f"Medication/{res.get('id')}", res.get("_fullUrl")):
+            if isinstance(key, str):
+                out[key] = res
+    return out
 
 
 def _unique(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -731,6 +818,14 @@ def _dispatch(builder: _Builder, res: dict[str, Any], rtype: str, instruments: s
         builder.document_reference(res)
     elif rtype == "QuestionnaireResponse":
         builder.questionnaire_response(res, instruments)
+    elif rtype in ("MedicationRequest", "MedicationStatement"):
+        builder.medication(res)
+    elif rtype == "AllergyIntolerance":
+        builder.allergy(res)
+    elif rtype == "Medication":
+        builder.report.ignored.append(ReportLine(
+            _ref(res), _display(res.get("code")),
+            "read through the MedicationRequest or MedicationStatement that names it"))
     else:
         builder.report.ignored.append(ReportLine(
             _ref(res), rtype, "resource type not used by the case format"))

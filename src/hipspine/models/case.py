@@ -96,6 +96,13 @@ class History(_Strict):
     gi_bleed_history: Flag = None
     cardiovascular_disease: Flag = None
     nsaid_intolerance: Flag = None
+    # Extension (docs/case-format.md): current medicines by class, as the FHIR import reads
+    # them (active MedicationRequest / MedicationStatement); None = not known, never "not taking".
+    antiplatelet: Flag = None
+    nsaid_use: Flag = None
+    opioid_use: Flag = None
+    gabapentinoid_use: Flag = None
+    corticosteroid_use: Flag = None  # systemic (oral or injected), not topical or inhaled
     bmi: Annotated[float, Field(ge=10, le=90, description="kg/m2")] | None = None
     egfr: Annotated[float, Field(ge=0, le=200, description="mL/min/1.73m2")] | None = None
     prior_treatments: list[PriorTreatment] = Field(default_factory=list)

@@ -12,10 +12,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
-from hipspine.ehr.fhir_in import CodedFinding, ImportKnowledge, import_resources
+from pydantic import Field
+
+from hipspine.ehr.fhir_in import CodedFinding, ImportKnowledge, ImportResult, import_resources
 from hipspine.kb import KBModel, Verification, load_references, load_section
 from hipspine.models.assessment import Assessment
 from hipspine.models.case import Case
+from hipspine.plan.facts import holds
+from hipspine.plan.knowledge import When
 
 SUMMARY_LIMIT = 140
 SOURCE_LABEL = "hipspine hip-spine decision support"
@@ -50,18 +54,33 @@ class OverrideReasons(KBModel):
                 for c in self.codes]
 
 
+class MedicationWarning(KBModel):
+    """A warning card shown beside the hip-spine card when a medication safety fact holds."""
+
+    id: str
+    when: When
+    summary: str
+    detail: str
+    citations: list[str]
+    verified: Verification
+    note: str | None = None
+
+
 class CardRulesFile(KBModel):
     rules: list[CardRule]
     override_reasons: OverrideReasons
+    medication_warnings: list[MedicationWarning] = Field(default_factory=list)
 
 
 def load_card_rules() -> CardRulesFile:
     loaded = load_section("ehr/cards.yaml", CardRulesFile)
-    for rule in loaded.rules:
-        if len(rule.summary) >= SUMMARY_LIMIT:
+    summaries = [(r.id, r.summary) for r in loaded.rules]
+    summaries += [(w.id, w.summary) for w in loaded.medication_warnings]
+    for rule_id, summary in summaries:
+        if len(summary) >= SUMMARY_LIMIT:
             from hipspine.errors import KnowledgeBaseError
 
-            raise KnowledgeBaseError(f"ehr/cards.yaml: {rule.id} summary is not under 140 chars")
+            raise KnowledgeBaseError(f"ehr/cards.yaml: {rule_id} summary is not under 140 chars")
     return loaded
 
 
@@ -168,7 +187,47 @@ def make_cards(resources: list[dict[str, Any]], patient_id: str | None, knowledg
                       "detail": f"{detail}\n\n**Evidence:** {_cite(rule.citation)}",
                       "source": source, "links": links,
                       "overrideReasons": knowledge.cards.override_reasons.codings()})
+    cards += medication_cards(imported, knowledge, source, links)
     return cards
+
+
+def medication_cards(imported: ImportResult, knowledge: CdsKnowledge, source: dict[str, Any],
+                     links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One warning card per medication warning whose facts hold on the imported case, with
+    the records that set them (`knowledge/ehr/cards.yaml` medication_warnings)."""
+    facts = _case_facts(imported.case)
+    fact_of = {c.label: c.fact for c in knowledge.imports.medications.knowledge.classes}
+    out = []
+    for warning in knowledge.cards.medication_warnings:
+        if not holds(warning.when, facts):
+            continue
+        wanted = {c.fact for c in [*warning.when.all, *warning.when.any]}
+        records = [m for m in imported.report.medications if m["counted"]
+                   and wanted & {fact_of.get(x, x) for x in m["classes"]}]
+        lines = [warning.detail]
+        if records:
+            lines.append("**On record**")
+            lines += [f"- {m['how']} ({m['why']})" for m in records[:8]]
+        lines.append(f"**Evidence:** {'; '.join(_cite(c) for c in warning.citations)}"
+                     + (" (not verified against its source)"
+                        if warning.verified == "unverified" else ""))
+        out.append({"uuid": str(uuid.uuid4()), "indicator": "warning",
+                    "summary": warning.summary, "detail": "\n\n".join(lines),
+                    "source": source, "links": links,
+                    "overrideReasons": knowledge.cards.override_reasons.codings()})
+    return out
+
+
+def _case_facts(case: Case) -> dict[str, Any]:
+    """The case's fields as `section.field` facts, as the plan's conditions name them."""
+    data = case.model_dump(mode="json", exclude={"proms", "notes"})
+    facts: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            facts.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            facts[key] = value
+    return facts
 
 
 def _cite(citekey: str) -> str:

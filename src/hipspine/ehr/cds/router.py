@@ -42,6 +42,11 @@ PREFETCH = {
     # clinical notes: read for red-flag symptoms (cauda equina, fever, weight loss, cancer)
     "notes": "DocumentReference?patient={{context.patientId}}&status=current&_count=20"
              "&_sort=-date",
+    # current medicines and allergies: the medication safety warnings (anticoagulant,
+    # antiplatelet, NSAID allergy) rest on them (knowledge/ehr/medications.yaml)
+    "medications": "MedicationRequest?patient={{context.patientId}}&status=active,on-hold"
+                   "&_count=100",
+    "allergies": "AllergyIntolerance?patient={{context.patientId}}",
 }
 REQUIRED_PREFETCH = ("patient", "conditions", "procedures")
 SERVICE = {
@@ -51,7 +56,8 @@ SERVICE = {
     "description": ("Reads the chart when it opens and suggests considering hip-spine syndrome "
                     "when hip osteoarthritis findings appear in a patient under spine care, or "
                     "lumbar spine findings in a patient under hip care. Links to the cited "
-                    "hip / spine / both assessment."),
+                    "hip / spine / both assessment, and warns beside it when an anticoagulant, "
+                    "an antiplatelet or an NSAID allergy is on record."),
     "prefetch": PREFETCH,
     "version": "2.0",
     "hookVersion": "1.0",
