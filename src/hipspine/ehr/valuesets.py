@@ -96,8 +96,9 @@ class CodeSystemsFile(KBModel):
 class CodeIndex:
     """Look-up from (system, code) to the value sets containing it, tolerant of spelling.
 
-    ICD-10-CM codes match with or without the dot and in any case; OID and legacy
-    system URIs match their canonical URI.
+    Codes of a system marked `ignore_dots` (every packaged one, as the screening SQL
+    normalises them) match with or without dots and in any case; OID and legacy system
+    URIs match their canonical URI.
     """
 
     def __init__(self, valuesets: Iterable[ValueSet], systems: Iterable[CodeSystem]) -> None:
