@@ -135,3 +135,33 @@ def test_the_patient_page_links_to_the_spinopelvic_tool_for_that_patient(
     pid = clinician.post("/api/v1/patients", json={"pseudonym": "SP-LINK-1"}).json()["id"]
     page = clinician.get(f"/patients/{pid}").text
     assert f'id="spinopelvic-for-patient" href="/spinopelvic?patient_id={pid}"' in page
+
+
+def test_the_api_assessment_on_an_episode_plans_with_the_saved_result(
+        clinician: TestClient, engine: Any, shared_dir: Path,
+        example_cases: dict[str, Any]) -> None:
+    """POST /api/v1/episodes/{id}/assessments stores a plan that sees the patient's saved
+    Hip-Spine class, as the intake does; the same case on a patient without one does not."""
+    from hipspine.registry.tables import StoredPlan
+    from hipspine.spinopelvic import measure_landmarks
+
+    case = example_cases["hip-dominant"]
+    text = (shared_dir / "examples" / "landmarks.json").read_text()
+    klass = measure_landmarks(json.loads(text)).hip_spine_class
+
+    def plan_cautions(pid: int) -> str:
+        ep = clinician.post(f"/api/v1/patients/{pid}/episodes",
+                            json={"opened_on": "2026-01-10", "setting": "arthroplasty_clinic"})
+        assert ep.status_code == 201, ep.text
+        r = clinician.post(f"/api/v1/episodes/{ep.json()['id']}/assessments", json=case)
+        assert r.status_code == 201, r.text
+        with session_scope(engine) as s:
+            plan = s.scalars(select(StoredPlan).where(
+                StoredPlan.episode_id == ep.json()["id"])).one()
+            return json.dumps(plan.document)
+
+    without = _patient(clinician, "SP-API-1", case)
+    assert f"Hip-Spine class {klass}" not in plan_cautions(without)
+    pid = _patient(clinician, "SP-API-2", case)
+    assert _save(clinician, pid, text).status_code == 303
+    assert f"Hip-Spine class {klass}" in plan_cautions(pid)

@@ -132,9 +132,11 @@ def get_episode(request: Request, episode_id: EpisodeId,
 def assess_into_episode(request: Request, episode_id: EpisodeId, parsed: Case = Body(...),
                         actor: Actor = Depends(current_actor)) -> Any:
     with transaction(request) as s:  # access first: no seconds of CPU for a refusal
-        store.get_episode(s, actor, episode_id)
+        patient_id = store.get_episode(s, actor, episode_id).patient_id
+        saved = store.latest_spinopelvic(s, actor, patient_id)  # the plan's Hip-Spine class
+        spinopelvic = saved.document if saved else None
     assessment = services.assess(parsed)
-    plan = services.plan_or_none(parsed, assessment)
+    plan = services.plan_or_none(parsed, assessment, spinopelvic)
     with transaction(request) as s:
         episode = store.get_episode(s, actor, episode_id)
         row = store.store_assessment(s, actor, episode, assessment.model_dump(mode="json"),
