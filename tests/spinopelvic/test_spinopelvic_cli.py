@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import struct
 import sys
 
 import pytest
@@ -57,7 +59,13 @@ def test_text_output_and_pictures(monkeypatch, capsys, tmp_path, shared_dir):
     assert "Hip-Spine class: 1A" in out and "[luthringer2019]" in out
     text = svg.read_text()
     assert text.startswith("<svg") and "PI 52°" in text and "s1_anterior" in text
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    # the PNG is drawn from the SVG's layout: one scale, the same placed labels, same size
+    size = re.search(r'width="(\d+)" height="(\d+)"', text)
+    assert size is not None
+    png_w, png_h = struct.unpack(">II", data[16:24])
+    assert abs(png_w - int(size[1])) <= 1 and abs(png_h - int(size[2])) <= 1
 
 
 @pytest.mark.parametrize("tag", ["PixelSpacing", "ImagerPixelSpacing"])

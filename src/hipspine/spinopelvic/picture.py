@@ -254,29 +254,50 @@ def render_svg(landmarks: Landmarks, result: SpinopelvicResult) -> str:
 
 
 def render_png(landmarks: Landmarks, result: SpinopelvicResult, path: str) -> None:
-    """The same picture as a PNG (matplotlib, headless backend)."""
+    """The same picture as a PNG (matplotlib, headless backend), drawn from the same
+    `layout` as the SVG: one scale for every view and the same collision-free labels."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    views = _views(landmarks, result)
-    bounds = [_bounds(view) for _, view, _ in views]
-    half = max(max(x1 - x0, y1 - y0) for x0, y0, x1, y1 in bounds) / 2  # one scale for all
-    fig, axes = plt.subplots(1, len(views), figsize=(5 * len(views), 6), squeeze=False)
-    for ax, (name, view, params), (x0, y0, x1, y1) in zip(axes[0], views, bounds, strict=True):
-        for a, b, colour in _segments(view):
-            ax.plot([a[0], b[0]], [a[1], b[1]], color=colour,
-                    linestyle="--" if colour == "#888888" else "-")
-        for label, point in _present(view):
-            ax.plot(point[0], point[1], "ko", markersize=4)
-            ax.annotate(label, point, textcoords="offset points", xytext=(4, 4), fontsize=7)
-        ax.set_title(f"{name.replace('_', ' ')}\n" + "\n".join(_label(params)), fontsize=9)
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        ax.set_xlim(cx - half, cx + half)
-        ax.set_ylim(cy + half, cy - half)  # y down, as in the image
-        ax.set_aspect("equal")
-    fig.suptitle(f"Hip-Spine class: {result.hip_spine_class or 'not computable'}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    panels = layout(landmarks, result)
+    dpi = 100.0
+    width = sum(p.width + 30 for p in panels)  # as the SVG: a 30 px gap after each view
+    height = max(max(p.height, max((lb.box[3] + 10 for lb in p.labels), default=0.0))
+                 for p in panels) + 30
+    points = 72.0 / dpi  # font sizes are in px, as in the SVG
+    fig = plt.figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)  # y down, as in the image and the SVG
+    ax.axis("off")
+    for panel in panels:
+        x = panel.offset
+        ax.text(x + 8, 20, f"{panel.name.replace('_', ' ')} (facing {landmarks.facing})",
+                fontsize=16 * points, fontweight="bold", va="baseline")
+        for i, line in enumerate(_label(panel.params)):
+            ax.text(x + 8, 38 + 16 * i, line, fontsize=13 * points, va="baseline")
+        for a, b, colour in _segments(panel.view):
+            (ax_, ay), (bx, by) = panel.tx(a), panel.tx(b)
+            ax.plot([ax_, bx], [ay, by], color=colour, linewidth=2 * points,
+                    linestyle="--" if colour in ("#888888", "#ff7f0e") else "-")
+        for _, point in _present(panel.view):
+            px, py = panel.tx(point)
+            ax.plot(px, py, "ko", markersize=8 * points)
+        for label in panel.labels:
+            bx0, by0, _, by1 = label.box
+            lx, ly = label.anchor
+            if math.dist((bx0, (by0 + by1) / 2), (lx, ly)) > 3 * label.size:
+                ax.plot([lx, bx0], [ly, (by0 + by1) / 2], color="#999999",
+                        linewidth=0.7 * points)
+            ax.text(label.x, label.y, label.text, fontsize=label.size * points,
+                    va="baseline", fontweight="bold" if label.bold else "normal",
+                    color="#333333" if label.bold else "black")
+    caption = (f"Hip-Spine class: {result.hip_spine_class or 'not computable'}"
+               f"  delta SS: {result.delta_ss if result.delta_ss is not None else 'n/c'}")
+    ax.text(8, height - 8, caption, fontsize=13 * points, va="baseline")
+    ax.text(width - 8, height - 8, f"hipspine {result.engine_version}", fontsize=10 * points,
+            va="baseline", ha="right")
+    fig.savefig(path, dpi=dpi, facecolor="white")
     plt.close(fig)
