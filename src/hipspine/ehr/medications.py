@@ -298,6 +298,8 @@ class MedicationIndex:
                                   for c in codings) or "no code"
                 match = self._of(ingredients, f"text {text!r} names {' + '.join(ingredients)}"
                                  f" ({codes} not in the product table)", text)
+                if not match.classes:
+                    continue  # e.g. acetaminophen alone: in no class, nothing to warn about
                 return Match(match.ingredients, match.classes, match.how, True,
                              match.local_form)
         return None
