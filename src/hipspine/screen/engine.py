@@ -69,6 +69,25 @@ _TEXTS_RAW_COLUMNS = ("patient_id VARCHAR, resource_type VARCHAR, resource_id VA
 
 # --- DuckDB -----------------------------------------------------------------------------
 
+def duckdb_connection(memory_limit: str | None, spill_dir: str | Path,
+                      threads: int | None = None) -> Any:
+    """An in-memory DuckDB connection capped at `memory_limit` (DuckDB's own default, 80% of
+    RAM, when None) that spills tables, joins, sorts and aggregates to `spill_dir` past it."""
+    import duckdb
+
+    config: dict[str, Any] = {"preserve_insertion_order": False,
+                              "temp_directory": str(spill_dir)}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if threads:
+        config["threads"] = threads
+    try:
+        return duckdb.connect(config=config)
+    except duckdb.Error as exc:
+        raise InputError.single("--memory-limit", memory_limit, "a size such as 512MB or 4GB",
+                                what="screening option") from exc
+
+
 def _run_duckdb(files: dict[str, list[Path]], rules: ScreenRules, step: Progress,
                 memory_limit: str | None) -> tuple[list[tuple[Any, ...]], int]:
     import shutil
@@ -77,13 +96,10 @@ def _run_duckdb(files: dict[str, list[Path]], rules: ScreenRules, step: Progress
     import duckdb
 
     d = sql.DUCKDB
-    con = duckdb.connect()
     spill = tempfile.mkdtemp(prefix="hipspine-screen-")
+    con = None
     try:
-        con.execute("SET preserve_insertion_order = false")
-        con.execute(f"SET temp_directory = {sql.literal(spill)}")  # tables spill past the limit
-        if memory_limit:
-            con.execute(f"SET memory_limit = {sql.literal(memory_limit)}")
+        con = duckdb_connection(memory_limit, spill)
         step("reading export")
         coding_parts: list[str] = []
         count = 0
@@ -118,13 +134,18 @@ def _run_duckdb(files: dict[str, list[Path]], rules: ScreenRules, step: Progress
                 got = con.execute(f"SELECT count(*) FROM raw_{rtype}").fetchone()
                 count += int(got[0]) if got else 0
         return rows, count
+    except duckdb.OutOfMemoryException as exc:
+        raise InputError.single("--memory-limit", memory_limit or "DuckDB's default (80% of RAM)",
+                                "a limit this export fits in, or --engine spark",
+                                str(exc).splitlines()[0], what="screening option") from exc
     except duckdb.Error as exc:
         raise InputError.single("EXPORT_DIR", ", ".join(str(p) for ps in files.values()
                                                           for p in ps[:1]),
                                 "newline-delimited FHIR JSON, one resource per line",
                                 what="Bulk FHIR export") from _quiet(exc)
     finally:
-        con.close()
+        if con is not None:
+            con.close()
         shutil.rmtree(spill, ignore_errors=True)
 
 
@@ -153,28 +174,62 @@ def _small_tables_duckdb(con: Any, rules: ScreenRules) -> None:
 
 # --- Spark ------------------------------------------------------------------------------
 
-def spark_session(master: str = "local[2]") -> Any:
-    """A SparkSession for screening; in local mode: two partitions, no UI, bound to 127.0.0.1."""
+SPARK_DRIVER_MEMORY = "2g"  # local mode: the one JVM's heap, so the screen's memory cap
+
+
+def spark_session(master: str = "local[2]", driver_memory: str = SPARK_DRIVER_MEMORY,
+                  shuffle_partitions: int | None = None, local_dir: str | None = None) -> Any:
+    """A SparkSession for screening. In local mode the driver is the executor, so
+    `driver_memory` caps the whole run: shuffles, sorts and cached exports spill to
+    `local_dir` (the system temp folder by default) past it. The cap takes effect only
+    when this starts the JVM; a session already running in this process is reused as is.
+    `shuffle_partitions` defaults to four per core (smaller tasks, smaller spills), which
+    adaptive execution coalesces again for small exports. No UI, bound to 127.0.0.1."""
     from pyspark.sql import SparkSession
 
     builder = (SparkSession.builder.master(master).appName("hipspine-screen")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.parser.escapedStringLiterals", "true")
-               .config("spark.sql.session.timeZone", "UTC"))
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.driver.memory", driver_memory)
+               .config("spark.sql.adaptive.enabled", "true")
+               .config("spark.sql.adaptive.coalescePartitions.enabled", "true"))
+    if local_dir:
+        builder = builder.config("spark.local.dir", local_dir)
     if master.startswith("local"):  # a cluster sizes itself and must reach the driver
-        builder = (builder.config("spark.sql.shuffle.partitions", "2")
-                   .config("spark.default.parallelism", "2")
+        cores = _local_cores(master)
+        builder = (builder.config("spark.sql.shuffle.partitions",
+                                  str(shuffle_partitions or 4 * cores))
+                   .config("spark.default.parallelism", str(cores))
                    .config("spark.ui.enabled", "false")
                    .config("spark.driver.host", "127.0.0.1")
                    .config("spark.driver.bindAddress", "127.0.0.1"))
+    elif shuffle_partitions:
+        builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
 
 
+def _local_cores(master: str) -> int:
+    """Cores of a local master URL: local -> 1, local[4] -> 4, local[*] -> all."""
+    import os
+
+    inside = master[len("local"):].strip("[]").split(",")[0]
+    if inside in ("", "1"):
+        return 1
+    if inside == "*":
+        return os.cpu_count() or 1
+    if not inside.isdigit():
+        raise InputError.single("--spark-master", master, "local, local[N], local[*] or a "
+                                "cluster URL", what="command-line option")
+    return int(inside)
+
+
 def _run_spark(files: dict[str, list[Path]], rules: ScreenRules, step: Progress,
                master: str, spark: Any) -> tuple[list[tuple[Any, ...]], int]:
     from pyspark import StorageLevel
+    from pyspark.sql.functions import broadcast
     from pyspark.sql.utils import AnalysisException
 
     d = sql.SPARK
@@ -205,13 +260,16 @@ def _run_spark(files: dict[str, list[Path]], rules: ScreenRules, step: Progress,
             sql.extract_texts_sql(t, d) for t in sql.TEXTS if files[t]) or (
             f"SELECT * FROM (SELECT {empty_texts}) WHERE FALSE")
         spark.sql(text_sql).createOrReplaceTempView("texts_raw")
-        spark.createDataFrame(
+        # the small tables are broadcast: Spark cannot size a table made from local rows, and a
+        # shuffle join on a few hundred codes (or a handful of categories) funnels the export
+        # through one or two tasks
+        broadcast(spark.createDataFrame(
             [(r.system, r.code, r.signal, r.display, r.min_value) for r in code_rows(rules)],
             "system STRING, code STRING, signal STRING, display STRING, min_value DOUBLE",
-        ).createOrReplaceTempView("screen_codes")
-        spark.createDataFrame(sql.category_signal_rows(rules),
-                              "category STRING, signal STRING").createOrReplaceTempView(
-            "category_signals")
+        )).createOrReplaceTempView("screen_codes")
+        broadcast(spark.createDataFrame(sql.category_signal_rows(rules),
+                                        "category STRING, signal STRING")
+                  ).createOrReplaceTempView("category_signals")
         step("matching codes and report phrases")
         for name, select in _statements(rules, d):
             table = spark.sql(select)
@@ -220,7 +278,8 @@ def _run_spark(files: dict[str, list[Path]], rules: ScreenRules, step: Progress,
             table.createOrReplaceTempView(name)
         step("building worklist")
         worklist = spark.sql(sql.worklist_sql(d, rules.evidence_items_max))
-        rows = [tuple(r) for r in worklist.collect()]
+        # partition by partition: the driver never holds the serialised worklist at once
+        rows = [tuple(r) for r in worklist.toLocalIterator()]
         step("counting resources")
         counts = " + ".join(f"(SELECT count(*) FROM raw_{t})" for t in frames) or "0"
         count = int(spark.sql(f"SELECT {counts} AS n").collect()[0][0])

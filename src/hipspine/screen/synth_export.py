@@ -2,6 +2,7 @@
 
     planted = write_synthetic_export("out/", patients=200, seed=7)
     planted["<patient id>"]  # {"unrecognised_hip"} - the categories the worklist must list
+    write_synthetic_export_streamed("out/", 1_000_000, "planted.csv")  # flat memory at any size
 
 Patients cycle through twenty kinds: planted cases of every category (several spellings:
 ICD-10-CM with and without dots, SNOMED CT under its OID, codes in Encounter.reasonCode,
@@ -19,6 +20,7 @@ import base64
 import gzip
 import json
 import random
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -50,6 +52,7 @@ class _Writer:
         self.out = out
         self.lines_per_file = lines_per_file
         self.handles: dict[str, tuple[IO[str], int, int]] = {}
+        self.counts: Counter[str] = Counter()
 
     def write(self, resource: dict[str, Any]) -> None:
         rtype = resource["resourceType"]
@@ -62,6 +65,7 @@ class _Writer:
             lines = 0
         handle.write(json.dumps(resource, separators=(",", ":")) + "\n")
         self.handles[rtype] = (handle, part, lines + 1)
+        self.counts[rtype] += 1
 
     def _open(self, rtype: str, part: int) -> IO[str]:
         name = f"{rtype}.{part:03d}.ndjson"
@@ -74,24 +78,50 @@ class _Writer:
             handle.close()
 
 
-def write_synthetic_export(out_dir: str | Path, patients: int, seed: int = 0,
-                           lines_per_file: int = 500_000) -> dict[str, set[str]]:
-    """Write the export and return the planted truth: patient id -> expected categories."""
+def iter_synthetic_export(out_dir: str | Path, patients: int, seed: int = 0,
+                          lines_per_file: int = 500_000,
+                          counts: Counter[str] | None = None) -> Iterator[tuple[str, set[str]]]:
+    """Write the export patient by patient, yielding (patient id, planted categories) as
+    each is written, so a 10^6-patient export needs no more memory than a 10-patient one.
+
+    `counts`, when given, receives the number of resources written per type."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     writer = _Writer(out, lines_per_file)
-    truth: dict[str, set[str]] = {}
+    if counts is not None:
+        writer.counts = counts
     try:
         for i in range(patients):
             pid = _uuid(rng)
             kind = i % CYCLE
             for resource in _patient_resources(rng, pid, kind):
                 writer.write(resource)
-            truth[pid] = {PLANTED[kind]} if kind in PLANTED else set()
+            yield pid, ({PLANTED[kind]} if kind in PLANTED else set())
     finally:
         writer.close()
-    return truth
+
+
+def write_synthetic_export(out_dir: str | Path, patients: int, seed: int = 0,
+                           lines_per_file: int = 500_000) -> dict[str, set[str]]:
+    """Write the export and return the planted truth: patient id -> expected categories."""
+    return dict(iter_synthetic_export(out_dir, patients, seed, lines_per_file))
+
+
+def write_synthetic_export_streamed(out_dir: str | Path, patients: int, planted_csv: str | Path,
+                                    seed: int = 0, lines_per_file: int = 500_000
+                                    ) -> Counter[str]:
+    """Write the export and its planted worklist rows (`patient_id,category`, in the order
+    written) to `planted_csv`; memory stays flat at any size. Returns resources per type."""
+    counts: Counter[str] = Counter()
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    with Path(planted_csv).open("w", encoding="utf-8") as handle:
+        handle.write("patient_id,category\n")
+        for pid, categories in iter_synthetic_export(out_dir, patients, seed, lines_per_file,
+                                                     counts):
+            for category in sorted(categories):
+                handle.write(f"{pid},{category}\n")
+    return counts
 
 
 def _uuid(rng: random.Random) -> str:
