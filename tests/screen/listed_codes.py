@@ -7,6 +7,8 @@ own listings and never from hipspine's value sets (which these exports put to th
 - SNOMED CT (no licence-free release to read): the concepts Synthea writes, named with the
   module that writes them, or ones a public code listing pairs with the ICD-10-CM code.
 - LOINC: the pain score Synthea records.
+- NUCC provider taxonomy (the system URI as Synthea's PractitionerRole.specialty writes it)
+  and CPT: codes read on public code listings, named per code.
 ICD-10-CM has no procedure codes, so procedures are coded as Synthea codes them (SNOMED CT)
 in every export.
 """
@@ -85,6 +87,21 @@ PAIN_SCORE = {"system": LOINC, "code": "72514-3",
 ENCOUNTER_FOR_PROBLEM = snomed("185347001", "Encounter for problem (procedure)", SYNTHEA_OA)
 ORTHOPEDIC_ADMISSION = snomed("183495009", "Non-urgent orthopedic admission (procedure)",
                               SYNTHEA_TJR)
+
+NUCC = "http://nucc.org/provider-taxonomy"
+CPT = "http://www.ama-assn.org/go/cpt"
+NUCC_LISTINGS = "public NUCC taxonomy listings (and CMS specialty crosswalks)"
+CPT_PAGES = "public CPT code pages quoting the AMA descriptor"
+SPINE_SURGEON = {"system": NUCC, "code": "207XS0117X",
+                 "display": "Orthopaedic Surgery of the Spine"}  # NUCC_LISTINGS
+HIP_KNEE_SURGEON = {"system": NUCC, "code": "207XS0114X",
+                    "display": "Adult Reconstructive Orthopaedic Surgery"}  # NUCC_LISTINGS
+LUMBAR_FACET_INJECTION = {"system": CPT, "code": "64493",
+                          "display": "Injection(s), diagnostic or therapeutic agent, paravertebral "
+                                     "facet joint, lumbar or sacral; single level"}  # CPT_PAGES
+MAJOR_JOINT_INJECTION = {"system": CPT, "code": "20610",
+                         "display": "Arthrocentesis, aspiration and/or injection, major joint or "
+                                    "bursa; without ultrasound guidance"}  # CPT_PAGES
 
 START = date(2019, 1, 7)
 

@@ -16,16 +16,20 @@ from pathlib import Path
 import pytest
 from tests.screen.listed_codes import (
     ENCOUNTER_FOR_PROBLEM,
+    HIP_KNEE_SURGEON,
     HIP_OA,
     HIP_OA_LEFT,
     HIP_PAIN,
     KNEE_OA,
     LOW_BACK_PAIN,
     LUMBAGO_WITH_SCIATICA,
+    LUMBAR_FACET_INJECTION,
     LUMBAR_STENOSIS,
+    MAJOR_JOINT_INJECTION,
     ORTHOPEDIC_ADMISSION,
     RADICULOPATHY,
     SCIATICA,
+    SPINE_SURGEON,
     SPONDYLOLISTHESIS,
     TOTAL_HIP_REPLACEMENT,
     TROCHANTERIC_BURSITIS,
@@ -174,6 +178,37 @@ STORIES: dict[str, tuple[Story, set[tuple[str, str]]]] = {
         .encounter(10, [ORTHOPEDIC_ADMISSION])
         .encounter(20, [ENCOUNTER_FOR_PROBLEM], reason=SCIATICA.codings("icd10cm")),
         {UNRECOGNISED_SPINE}),
+    # a specialist visit is a work-up: in Encounter.type or Encounter.serviceType
+    "hip_oa_sciatica_then_spine_surgeon": (
+        lambda p: p.condition(0, HIP_OA.codings("icd10cm"))
+        .condition(100, SCIATICA.codings("icd10cm"))
+        .encounter(130, [SPINE_SURGEON]),
+        set()),
+    "stenosis_hip_pain_then_hip_surgeon_as_service_type": (
+        lambda p: p.condition(0, LUMBAR_STENOSIS.codings("icd10cm"))
+        .condition(100, HIP_PAIN.codings("icd10cm"))
+        .encounter(130, [ENCOUNTER_FOR_PROBLEM], service_type=[HIP_KNEE_SURGEON]),
+        set()),
+    "hip_oa_sciatica_spine_surgeon_only_planned": (
+        lambda p: p.condition(0, HIP_OA.codings("icd10cm"))
+        .condition(100, SCIATICA.codings("icd10cm"))
+        .encounter(130, [SPINE_SURGEON], status="planned"),
+        {UNRECOGNISED_SPINE}),
+    "spine_surgeon_visit_then_hip_pain": (
+        lambda p: p.encounter(0, [SPINE_SURGEON])
+        .condition(60, HIP_PAIN.codings("icd10cm")),
+        {UNRECOGNISED_HIP}),
+    # an injection is a work-up
+    "hip_oa_back_pain_then_facet_injection": (
+        lambda p: p.condition(0, HIP_OA.codings("icd10cm"))
+        .condition(100, LOW_BACK_PAIN.codings("icd10cm"))
+        .procedure(150, LUMBAR_FACET_INJECTION),
+        set()),
+    "stenosis_trochanteric_bursitis_then_joint_injection": (
+        lambda p: p.condition(0, LUMBAR_STENOSIS.codings("icd10cm"))
+        .condition(100, TROCHANTERIC_BURSITIS.codings("icd10cm"))
+        .procedure(110, MAJOR_JOINT_INJECTION),
+        set()),
     "hip_replaced_pain_persists": (
         lambda p: p.condition(0, HIP_OA.codings("icd10cm"))
         .procedure(30, TOTAL_HIP_REPLACEMENT).pain(230, 6),
@@ -206,6 +241,21 @@ def test_each_story_lands_in_exactly_its_categories(tmp_path: Path) -> None:
     got = _listed(_screen(tmp_path, *patients))
     expected = {name: want for name, (_, want) in STORIES.items() if want}
     assert got == expected
+
+
+@pytest.mark.spark
+def test_spark_lists_the_stories_row_for_row_as_duckdb(tmp_path: Path) -> None:
+    """Encounter type/serviceType and statuses read the same way in Spark SQL."""
+    from hipspine.screen import spark_session
+
+    folder = write_export(tmp_path / "export",
+                          [story(Patient(name)) for name, (story, _) in STORIES.items()])
+    session = spark_session("local[2]")
+    try:
+        sparked = screen_export(folder, engine="spark", spark=session)
+    finally:
+        session.stop()
+    assert sparked.rows == screen_export(folder).rows
 
 
 def test_every_category_has_a_positive_and_a_negative_story() -> None:
