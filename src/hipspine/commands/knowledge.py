@@ -36,6 +36,7 @@ AREA_LOADERS: tuple[str, ...] = (
     "hipspine.ehr.fhir_in:load_report_rules",
     "hipspine.ehr.fhir_out:load_prom_codes",
     "hipspine.ehr.cds.cards:load_card_rules",
+    "hipspine.ehr.medications:load_medication_knowledge",
 )
 
 
