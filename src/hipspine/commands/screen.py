@@ -38,7 +38,8 @@ def register(app: typer.Typer) -> None:
         output_format: OutputFormat = typer.Option(OutputFormat.text, "--format",
                                                    help="text or json summary"),
     ) -> None:
-        """Screen EXPORT_DIR; write patient_id, category, evidence, first_seen, last_seen."""
+        """Screen EXPORT_DIR; write patient_id, category, evidence, first_seen, last_seen, rule,
+        rule_description (the rule that listed the row)."""
         from hipspine.screen import screen_export, write_worklist
 
         if engine not in ("duckdb", "spark"):
