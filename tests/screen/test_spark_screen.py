@@ -13,7 +13,7 @@ from hipspine.screen import screen_export, spark_session
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    session = spark_session("local[2]")
+    session = spark_session("local[2]", driver_memory="1g")
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
@@ -28,3 +28,11 @@ def test_spark_and_duckdb_worklists_are_identical(
     assert sparked.resources_read == duck.resources_read > 3000  # the Synthea sample is read
     got = {(r.patient_id, r.category) for r in sparked.rows}
     assert got == {(p, c) for p, cs in truth.items() for c in cs}
+
+
+def test_driver_memory_caps_the_jvm_heap(spark: Any) -> None:
+    """In local mode the one JVM runs the whole screen: its heap is the cap asked for."""
+    heap = spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()
+    assert spark.sparkContext.getConf().get("spark.driver.memory") == "1g"
+    assert 0.5 * 2**30 < heap <= 2**30
+    assert spark.conf.get("spark.sql.shuffle.partitions") == "8"  # four per core

@@ -8,6 +8,7 @@ same SQL (`hipspine.screen.sql`), so their worklists are identical row for row.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,12 +70,19 @@ _TEXTS_RAW_COLUMNS = ("patient_id VARCHAR, resource_type VARCHAR, resource_id VA
 
 # --- DuckDB -----------------------------------------------------------------------------
 
+_SIZE = re.compile(r"^\d+(\.\d+)?\s*[KMGT]i?B$", re.IGNORECASE)
+
+
 def duckdb_connection(memory_limit: str | None, spill_dir: str | Path,
                       threads: int | None = None) -> Any:
     """An in-memory DuckDB connection capped at `memory_limit` (DuckDB's own default, 80% of
     RAM, when None) that spills tables, joins, sorts and aggregates to `spill_dir` past it."""
     import duckdb
 
+    # DuckDB itself takes "-5GB" as "no limit"; a cap must be a size
+    if memory_limit is not None and not _SIZE.match(memory_limit):
+        raise InputError.single("--memory-limit", memory_limit, "a size such as 512MB or 4GB",
+                                what="screening option")
     config: dict[str, Any] = {"preserve_insertion_order": False,
                               "temp_directory": str(spill_dir)}
     if memory_limit:
