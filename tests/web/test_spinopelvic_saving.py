@@ -165,3 +165,14 @@ def test_the_api_assessment_on_an_episode_plans_with_the_saved_result(
     pid = _patient(clinician, "SP-API-2", case)
     assert _save(clinician, pid, text).status_code == 303
     assert f"Hip-Spine class {klass}" in plan_cautions(pid)
+
+
+def test_the_spinopelvic_page_cites_in_words_with_a_link(clinician: TestClient,
+                                                         shared_dir: Path) -> None:
+    text = (shared_dir / "examples" / "landmarks.json").read_text()
+    page = clinician.get("/spinopelvic")
+    r = clinician.post("/spinopelvic", data={"csrf_token": csrf_of(page.text),
+                                             "landmarks_text": text})
+    assert r.status_code == 200
+    assert "[luthringer2019]" not in r.text  # a citekey is not a citation a clinician reads
+    assert "Luthringer" in r.text and "30755374" in r.text
