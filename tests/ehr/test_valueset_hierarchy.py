@@ -18,13 +18,14 @@ SCT = "http://snomed.info/sct"
 
 # Value sets without one of the two systems, and why. ICD-10-CM has no procedure codes
 # (procedures are ICD-10-PCS, a different system), so procedure, imaging, injection and
-# encounter sets are CPT (or NUCC) sets; SNOMED CT concepts are listed only when confirmed
-# from a readable source, and for these none was.
+# encounter sets are CPT, LOINC or NUCC sets; SNOMED CT concepts are listed only when read,
+# with their display, in an authoritative listing (VSAC expansions, the HL7 IPS SNOMED CT free
+# set, OHDSI concept sets), and for these none was.
 NO_ICD10CM = {
     "hip_arthroscopy": "CPT procedure set; ICD-10-CM has no procedure codes",
-    "hip_imaging": "CPT imaging set; ICD-10-CM has no procedure codes",
-    "spine_imaging": "CPT imaging set; ICD-10-CM has no procedure codes",
-    "lumbar_decompression": "CPT procedure set; ICD-10-CM has no procedure codes",
+    "hip_imaging": "CPT and LOINC imaging set; ICD-10-CM has no procedure codes",
+    "spine_imaging": "CPT and LOINC imaging set; ICD-10-CM has no procedure codes",
+    "lumbar_decompression": "CPT and SNOMED CT procedure set; ICD-10-CM has no procedure codes",
     "lumbar_epidural_injection": "CPT procedure set; ICD-10-CM has no procedure codes",
     "hip_injection": "CPT procedure set; ICD-10-CM has no procedure codes",
     "spine_injection": "CPT procedure set; ICD-10-CM has no procedure codes",
@@ -32,14 +33,18 @@ NO_ICD10CM = {
     "spine_encounter": "NUCC specialty of the encounter; ICD-10-CM has no encounter types",
 }
 NO_SNOMED = {
-    **dict.fromkeys(NO_ICD10CM, "no SNOMED CT procedure or encounter concept confirmed from a "
-                                "readable source"),
-    "lumbar_fusion": "no SNOMED CT spinal-fusion concept confirmed from a readable source",
-    "trochanteric_pain": "no SNOMED CT trochanteric bursitis or gluteal tendinopathy concept "
-                         "confirmed from a readable source",
-    "lumbar_spondylosis": "no SNOMED CT lumbar spondylosis concept confirmed from a readable "
-                          "source",
+    **dict.fromkeys(["hip_arthroscopy", "lumbar_epidural_injection", "hip_injection",
+                     "spine_injection"],
+                    "no SNOMED CT concept for this procedure read in an authoritative listing"),
+    **dict.fromkeys(["hip_imaging", "spine_imaging"],
+                    "imaging is coded in LOINC (VSAC X-Ray Study); no SNOMED CT imaging "
+                    "procedure read in an authoritative listing"),
+    **dict.fromkeys(["hip_encounter", "spine_encounter"],
+                    "SNOMED CT encounter types read name the setting, not the organ"),
 }
+# Imaging sets must carry LOINC, the code system DiagnosticReport.code and ImagingStudy use.
+LOINC = "http://loinc.org"
+IMAGING = ("hip_imaging", "spine_imaging")
 
 
 def _systems(vs: ValueSet) -> set[str]:
@@ -52,6 +57,12 @@ def test_every_value_set_has_both_systems_unless_exempt(vs: ValueSet) -> None:
     systems = _systems(vs)
     assert (ICD10CM in systems) != (vs.id in NO_ICD10CM), vs.id
     assert (SCT in systems) != (vs.id in NO_SNOMED), vs.id
+
+
+def test_imaging_sets_carry_loinc() -> None:
+    by_id = {vs.id: vs for vs in load_valuesets()}
+    for vs_id in IMAGING:
+        assert LOINC in _systems(by_id[vs_id]), vs_id
 
 
 def test_exemptions_name_existing_value_sets() -> None:

@@ -45,6 +45,54 @@ def test_codes_match_in_every_spelling(system: str, code: str, expected: str) ->
     assert [vs.id for vs in load_code_index().match(system, code)] == [expected]
 
 
+LOINC = "http://loinc.org"
+
+
+@pytest.mark.parametrize(("system", "code", "expected", "side"), [
+    # SNOMED CT concepts real exports use, read in the HL7 IPS free set or a VSAC expansion
+    (SCT, "201835007", "hip_oa", None),                   # primary OA, pelvic region and thigh
+    (SCT, "370471003", "lumbar_stenosis", None),          # lumbosacral stenosis
+    (SCT, "128196005", "lumbar_radiculopathy", None),
+    (SCT, "267982002", "low_back_pain", None),            # OHDSI cohort 279
+    (SCT, "4046000", "spondylolisthesis", None),
+    (SCT, "239880009", "lumbar_spondylosis", None),
+    (SCT, "7674000", "trochanteric_pain", None),
+    (SCT, "5561000119107", "peripheral_artery_disease", None),  # VSAC 2020 expansion only
+    (SCT, "770606008", "hip_arthroplasty", "left"),       # VSAC Primary THA Procedure
+    (SCT, "62402000", "hip_arthroplasty", None),          # revision of a total hip
+    (SCT, "442118009", "lumbar_decompression", None),
+    (SCT, "50172003", "lumbar_fusion", None),
+    ("urn:oid:2.16.840.1.113883.6.96", "448942003", "lumbar_fusion", None),
+    # LOINC imaging (VSAC X-Ray Study), side from the long common name
+    (LOINC, "26131-3", "hip_imaging", "left"),            # XR Hip - left Views
+    ("urn:oid:2.16.840.1.113883.6.1", "30679-5", "spine_imaging", None),  # MR L-spine WO
+    (LOINC, "30817-1", "spine_injection", None),          # facet injection guidance
+    (LOINC, "30638-1", "hip_injection", None),
+])
+def test_snomed_and_loinc_concepts_match_with_their_side(system: str, code: str, expected: str,
+                                                         side: str | None) -> None:
+    [(vs, entry)] = load_code_index().match_codes(system, code)
+    assert (vs.id, entry.laterality) == (expected, side)
+
+
+def test_a_study_of_pelvis_and_lumbar_spine_is_a_work_up_of_both() -> None:
+    assert {vs.id for vs in load_code_index().match(LOINC, "37256-5")} == {
+        "hip_imaging", "spine_imaging"}
+
+
+def test_codes_left_out_by_design_do_not_match() -> None:
+    index = load_code_index()
+    for code in ("128200000",   # unconfirmed radiculopathy code, removed
+                 "76107001",    # spinal stenosis of any region (cervical too)
+                 "398010007",   # prosthetic arthroplasty of hip, total or partial
+                 "283165009"):  # laminectomy at no named level
+        assert index.match(SCT, code) == [], code
+    for code in ("24867-4",     # MR Pelvis (mostly visceral)
+                 "24966-4",     # DXA lumbar spine, a bone-density test
+                 "37975-0"):    # thoracolumbar junction views
+        assert index.match(LOINC, code) == [], code
+
+
 def test_unknown_code_and_wrong_system_do_not_match() -> None:
     index = load_code_index()
     assert index.match(ICD, "J45.909") == []
