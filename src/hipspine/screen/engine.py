@@ -252,9 +252,10 @@ def _run_spark(files: dict[str, list[Path]], rules: ScreenRules, step: Progress,
             if not paths:
                 continue
             schema = ", ".join(f"`{k}` {spark_type(v)}" for k, v in COLUMNS[rtype].items())
-            # parsed once and kept (memory, then disk): codings, texts and the count reuse it
+            # parsed once and kept on disk (codings, texts and the count reuse it); kept in the
+            # heap instead, a 10^6-patient export ran a 2 GB heap out of memory while caching
             frame = spark.read.schema(schema).json([str(p) for p in paths]).persist(
-                StorageLevel.MEMORY_AND_DISK)
+                StorageLevel.DISK_ONLY)
             frame.createOrReplaceTempView(f"raw_{rtype}")
             frames[rtype] = frame
             if rtype in sql.EXTRACT:
@@ -282,7 +283,7 @@ def _run_spark(files: dict[str, list[Path]], rules: ScreenRules, step: Progress,
         for name, select in _statements(rules, d):
             table = spark.sql(select)
             if name == "facts":
-                table = table.cache()
+                table = table.persist(StorageLevel.DISK_ONLY)
             table.createOrReplaceTempView(name)
         step("building worklist")
         worklist = spark.sql(sql.worklist_sql(d, rules.evidence_items_max))
