@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hipspine.ehr.fhir_dates import fhir_date
 from hipspine.ehr.medications import (
     Match,
     MedicationIndex,
@@ -283,16 +284,7 @@ def _display(concept: Any) -> str:
 def _date(value: Any) -> dt.date | None:
     if isinstance(value, Mapping):  # Period
         value = value.get("start") or value.get("end")
-    if not isinstance(value, str) or len(value) < 4:
-        return None
-    try:
-        if len(value) == 4:
-            return dt.date(int(value), 7, 1)
-        if len(value) == 7:
-            return dt.date(int(value[:4]), int(value[5:7]), 15)
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return None
+    return fhir_date(value)
 
 
 def _first_date(res: Mapping[str, Any], *keys: str) -> dt.date | None:

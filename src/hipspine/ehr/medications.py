@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from hipspine.ehr.fhir_dates import fhir_date
 from hipspine.kb import KBModel, Verification, load_section
 
 MedicationFact = Literal[
@@ -361,7 +362,7 @@ def request_verdict(res: Mapping[str, Any], rule: ActiveRule, as_of: dt.date) ->
     intent = _str(res.get("intent"))
     if intent not in r.count_intent:
         return Verdict(False, f"intent {intent or 'missing'}")
-    authored = _date(res.get("authoredOn"))
+    authored = fhir_date(res.get("authoredOn"))
     if authored is not None and authored > as_of:
         return Verdict(False, f"authored {authored.isoformat()}, after as-of {as_of}")
     dispense = res.get("dispenseRequest")
@@ -376,7 +377,7 @@ def statement_verdict(res: Mapping[str, Any], rule: ActiveRule, as_of: dt.date) 
         return Verdict(False, f"status {status or 'missing'}"
                               f"{_since(res.get('effectiveDateTime') or res.get('dateAsserted'))}")
     period = res.get("effectivePeriod")
-    when = _date(res.get("effectiveDateTime")) or _date(res.get("dateAsserted"))
+    when = fhir_date(res.get("effectiveDateTime")) or fhir_date(res.get("dateAsserted"))
     if when is not None and not isinstance(period, Mapping) and when > as_of:
         return Verdict(False, f"taken from {when.isoformat()}, after as-of {as_of}")
     return _period_verdict(status, period, when, rule.period, as_of, "effective period")
@@ -398,8 +399,8 @@ def allergy_verdict(res: Mapping[str, Any], rule: ActiveRule) -> Verdict:
 
 def _period_verdict(status: str | None, period: Any, start: dt.date | None,
                     rule: PeriodRule, as_of: dt.date, what: str) -> Verdict:
-    begins = _date(period.get("start")) if isinstance(period, Mapping) else None
-    ends = _date(period.get("end")) if isinstance(period, Mapping) else None
+    begins = fhir_date(period.get("start")) if isinstance(period, Mapping) else None
+    ends = fhir_date(period.get("end")) if isinstance(period, Mapping) else None
     if ends is not None and ends < as_of:
         return Verdict(False, f"status {status} but {what} ended {ends.isoformat()}, before "
                               f"as-of {as_of}")
@@ -414,7 +415,7 @@ def _period_verdict(status: str | None, period: Any, start: dt.date | None,
 
 
 def _since(value: Any) -> str:
-    when = _date(value)
+    when = fhir_date(value)
     return f" (authored {when.isoformat()})" if when else ""
 
 
@@ -430,19 +431,6 @@ def _status_code(value: Any) -> str | None:
             if isinstance(coding, Mapping) and isinstance(coding.get("code"), str):
                 return str(coding["code"])
     return None
-
-
-def _date(value: Any) -> dt.date | None:
-    if not isinstance(value, str) or len(value) < 4:
-        return None
-    try:
-        if len(value) == 4:
-            return dt.date(int(value), 7, 1)
-        if len(value) == 7:
-            return dt.date(int(value[:4]), int(value[5:7]), 15)
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return None
 
 
 def _display(concept: Mapping[str, Any]) -> str:
