@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+
+from .cds_helpers import Ehr, make_app
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +37,15 @@ def synthea_resources(shared_dir: Path) -> list[dict[str, Any]]:
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             out.extend(json.loads(line) for line in handle)
     return out
+
+
+@pytest.fixture(scope="module")
+def ehr() -> Ehr:
+    """A fake EHR (its key set and FHIR server) for one test module's CDS calls."""
+    return Ehr()
+
+
+@pytest.fixture(scope="module")
+def client(ehr: Ehr) -> TestClient:
+    """The CDS Hooks service trusting that EHR."""
+    return TestClient(make_app(ehr))

@@ -20,16 +20,6 @@ from .cds_helpers import AUD, ISS, Ehr, make_app, spec
 URL = "/cds-services/hipspine-consider"
 
 
-@pytest.fixture(scope="module")
-def ehr() -> Ehr:
-    return Ehr()
-
-
-@pytest.fixture(scope="module")
-def client(ehr: Ehr) -> TestClient:
-    return TestClient(make_app(ehr))
-
-
 def _call(client: TestClient, headers: dict[str, str]) -> int:
     body = spec("patient-view-request.json")
     del body["fhirServer"], body["fhirAuthorization"]

@@ -16,11 +16,6 @@ URL = "/cds-services/hipspine-consider"
 TOKEN = "some-opaque-fhir-access-token"   # the spec request's fhirAuthorization
 
 
-@pytest.fixture(scope="module")
-def ehr() -> Ehr:
-    return Ehr()
-
-
 def _bundle(next_url: str | None = None) -> dict[str, Any]:
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "entry": []}
     if next_url is not None:

@@ -20,11 +20,6 @@ HOSTILE = [("NaN", "prefetch.patient.extra"), ("1e999", "prefetch.patient.extra"
                                                        "prefetch.patient.extra")]
 
 
-@pytest.fixture(scope="module")
-def ehr() -> Ehr:
-    return Ehr()
-
-
 def _hostile_body(token: str) -> bytes:
     body = request_for("p1", [])
     body["prefetch"]["patient"]["extra"] = "__X__"

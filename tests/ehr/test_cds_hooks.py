@@ -16,16 +16,6 @@ from .cds_helpers import Ehr, check_card, make_app, spec
 URL = "/cds-services/hipspine-consider"
 
 
-@pytest.fixture(scope="module")
-def ehr() -> Ehr:
-    return Ehr()
-
-
-@pytest.fixture(scope="module")
-def client(ehr: Ehr) -> TestClient:
-    return TestClient(make_app(ehr))
-
-
 def _searchset(*resources: dict[str, Any]) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "searchset",
             "entry": [{"resource": r} for r in resources]}

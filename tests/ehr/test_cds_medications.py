@@ -8,28 +8,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from hipspine.ehr.cds.cards import load_card_rules
 
-from .cds_helpers import Ehr, check_card, make_app, spec
+from .cds_helpers import Ehr, check_card, spec
 
 URL = "/cds-services/hipspine-consider"
 BUNDLE = Path(__file__).resolve().parents[1] / "data" / "medications" / \
     "anticoagulated-nsaid-allergy.json"
 ANTICOAGULANT = load_card_rules().medication_warnings[0].summary
 NSAID_ALLERGY = load_card_rules().medication_warnings[1].summary
-
-
-@pytest.fixture(scope="module")
-def ehr() -> Ehr:
-    return Ehr()
-
-
-@pytest.fixture(scope="module")
-def client(ehr: Ehr) -> TestClient:
-    return TestClient(make_app(ehr))
 
 
 def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
