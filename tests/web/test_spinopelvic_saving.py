@@ -26,12 +26,19 @@ def _patient(client: TestClient, pseudonym: str, case: dict[str, Any] | None = N
     return int(r.json()["id"])
 
 
-def _save(client: TestClient, pid: int, text: str) -> Any:
-    page = client.get("/spinopelvic", params={"patient_id": pid})
+def _measure(client: TestClient, text: str, pid: int | None = None) -> Any:
+    """The spinopelvic page's answer to landmarks posted through its form."""
+    params = {"patient_id": pid} if pid is not None else {}
+    page = client.get("/spinopelvic", params=params)
     assert page.status_code == 200
-    measured = client.post("/spinopelvic", data={"csrf_token": csrf_of(page.text),
-                                                 "patient_id": str(pid),
-                                                 "landmarks_text": text})
+    form = {"csrf_token": csrf_of(page.text), "landmarks_text": text}
+    if pid is not None:
+        form["patient_id"] = str(pid)
+    return client.post("/spinopelvic", data=form)
+
+
+def _save(client: TestClient, pid: int, text: str) -> Any:
+    measured = _measure(client, text, pid)
     assert measured.status_code == 200
     assert 'id="spinopelvic-save"' in measured.text and "Save to the patient" in measured.text
     return client.post("/spinopelvic/save",
@@ -65,9 +72,7 @@ def test_save_to_the_patient_stores_and_audits(clinician: TestClient, engine: An
 def test_the_page_without_a_patient_offers_no_save(clinician: TestClient,
                                                    shared_dir: Path) -> None:
     text = (shared_dir / "examples" / "landmarks.json").read_text()
-    page = clinician.get("/spinopelvic")
-    r = clinician.post("/spinopelvic", data={"csrf_token": csrf_of(page.text),
-                                             "landmarks_text": text})
+    r = _measure(clinician, text)
     assert r.status_code == 200 and "spinopelvic-save" not in r.text
 
 
@@ -170,9 +175,7 @@ def test_the_api_assessment_on_an_episode_plans_with_the_saved_result(
 def test_the_spinopelvic_page_cites_in_words_with_a_link(clinician: TestClient,
                                                          shared_dir: Path) -> None:
     text = (shared_dir / "examples" / "landmarks.json").read_text()
-    page = clinician.get("/spinopelvic")
-    r = clinician.post("/spinopelvic", data={"csrf_token": csrf_of(page.text),
-                                             "landmarks_text": text})
+    r = _measure(clinician, text)
     assert r.status_code == 200
     assert "[luthringer2019]" not in r.text  # a citekey is not a citation a clinician reads
     assert "Luthringer" in r.text and "30755374" in r.text
